@@ -1,0 +1,158 @@
+"""The ``cosim`` command line: list, config, run, validate.
+
+Exit codes: 0 done, 1 the simulation failed, 2 bad input (one message, no traceback).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from cosim.errors import ConfigError, CosimError
+
+EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def quiet_logging() -> None:
+    """mosaik and the simulator API log through loguru: show warnings and errors only."""
+    from loguru import logger
+
+    logger.remove()
+    logger.add(sys.stderr, level="WARNING", format="{level}: {message}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cosim", description="Co-simulate distributed energy resources with a grid."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="list the built-in scenarios")
+    show = sub.add_parser("config", help="show a scenario's Config fields and defaults")
+    show.add_argument("scenario", help="built-in scenario name or path to a scenario .py file")
+    run = sub.add_parser("run", help="run a scenario")
+    run.add_argument(
+        "scenario",
+        nargs="?",
+        default="grid_profiles",
+        help="built-in scenario name or path to a .py file (default: grid_profiles)",
+    )
+    _add_run_options(run)
+    val = sub.add_parser(
+        "validate",
+        help="compare the co-simulation with pandapower's run_timeseries on a SimBench grid",
+    )
+    val.add_argument("--grid", default="1-LV-rural1--0-sw", help="SimBench code")
+    val.add_argument("--steps", type=int, default=96, help="number of 15-min steps")
+    val.add_argument("--processes", action="store_true", help="simulators as OS processes")
+    return parser
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a Config field (repeatable)",
+    )
+    parser.add_argument("--out", type=Path, help="output folder (default: results/<name>-<time>)")
+    parser.add_argument(
+        "--processes", action="store_true", help="run every simulator as its own OS process"
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
+
+
+def _run(scenario_ref: str, args: argparse.Namespace) -> int:
+    from cosim import runner, summary
+    from cosim.config import make_config
+    from cosim.scenario import load_scenario
+
+    scenario = load_scenario(scenario_ref)
+    cfg = make_config(scenario.config_class, args.overrides)
+    outcome = runner.run(scenario, cfg, args.out, processes=args.processes, progress=not args.quiet)
+    if not args.quiet:
+        print(summary.render(outcome))
+    if outcome.status != "completed":
+        print(
+            f"cosim: run failed: {outcome.error}\n       results of the "
+            f"{outcome.steps_done} finished steps are in {outcome.out_dir}",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _list() -> int:
+    from cosim.scenario import builtin_names, load_scenario
+
+    for name in builtin_names():
+        doc = (load_scenario(name).module.__doc__ or "").strip().splitlines()
+        print(f"{name:24s} {doc[0] if doc else ''}")
+    return EXIT_OK
+
+
+def _config(scenario_ref: str) -> int:
+    from cosim.config import field_types
+    from cosim.scenario import load_scenario
+
+    cls = load_scenario(scenario_ref).config_class
+    types = field_types(cls)
+    for f in dataclasses.fields(cls):
+        tp = getattr(types[f.name], "__name__", str(types[f.name]))
+        print(f"{f.name:20s} {tp:10s} {f.default!r}")
+    return EXIT_OK
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from cosim import validate
+
+    report = validate.compare(args.grid, args.steps, processes=args.processes)
+    print(validate.render(report))
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def _guarded(action: Callable[[], int]) -> int:
+    """Run a command; bad input and failures become one line and an exit code."""
+    try:
+        return action()
+    except ConfigError as err:
+        print(f"cosim: error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except CosimError as err:
+        print(f"cosim: failed: {err}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("cosim: interrupted", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``cosim`` console script."""
+    args = _parser().parse_args(argv)
+    quiet_logging()
+    warnings.filterwarnings("ignore", category=FutureWarning)  # library deprecation chatter
+    commands: dict[str, Callable[[], int]] = {
+        "list": _list,
+        "config": lambda: _config(args.scenario),
+        "run": lambda: _run(args.scenario, args),
+        "validate": lambda: _validate(args),
+    }
+    return _guarded(commands[args.command])
+
+
+def main_for(scenario_file: str, argv: Sequence[str] | None = None) -> None:
+    """``python scenarios/x.py [--set ...]``: the same as ``cosim run scenarios/x.py``."""
+    parser = argparse.ArgumentParser(prog=Path(scenario_file).name)
+    _add_run_options(parser)
+    args = parser.parse_args(argv)
+    quiet_logging()
+    sys.exit(_guarded(lambda: _run(scenario_file, args)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""The recorder: a mosaik sink that streams every value it receives to the results folder.
+
+Connect any entity's attributes to its one ``Recorder`` entity (``any_inputs``); each step's
+values go to a :class:`cosim.results.ChunkWriter` under the source's full id
+(``Grid-0.bus_12``). ``finalize`` writes what is buffered, also when the run failed.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import mosaik_api_v3
+import numpy as np
+from mosaik_api_v3.types import CreateResult, InputData, Meta, OutputData, OutputRequest
+from tqdm import tqdm
+
+from cosim.errors import ConfigError
+from cosim.results import ChunkWriter
+from cosim.simapi import model_meta, sim_meta
+
+RECORDER_EID = "recorder"
+META: Meta = sim_meta({"Recorder": model_meta([], any_inputs=True)})  # type: ignore[assignment]
+
+
+class RecorderSim(mosaik_api_v3.Simulator):
+    """Writes one row per step; steps after its sources at the same time."""
+
+    def __init__(self) -> None:
+        super().__init__(META)
+        self.writer: ChunkWriter | None = None
+        self.bar: tqdm | None = None
+        self._progress = (0, "")
+        self.step_s = 0
+        self._keys: list[tuple[str, str]] = []
+        self._index: dict[tuple[str, str], int] = {}
+
+    def init(
+        self,
+        sid: str,
+        time_resolution: float = 1.0,
+        out_dir: str = "",
+        step_s: int = 900,
+        chunk_values: int = 2_000_000,
+        progress_steps: int = 0,
+        progress_desc: str = "",
+    ) -> Meta:
+        """``progress_steps > 0`` shows a progress bar over that many steps."""
+        if not out_dir:
+            raise ConfigError("out_dir='' must name the run's output folder")
+        self.writer = ChunkWriter(Path(out_dir), chunk_values)
+        self.step_s = step_s
+        self._progress = (progress_steps, progress_desc)
+        return self.meta
+
+    def setup_done(self) -> None:
+        steps, desc = self._progress
+        if steps > 0:  # the bar starts with the run, not with the build
+            self.bar = tqdm(total=steps, desc=desc or None, unit="step", dynamic_ncols=True)
+
+    def create(self, num: int, model: str, **params: Any) -> list[CreateResult]:
+        if num != 1:
+            raise ConfigError(f"num={num!r}: one Recorder entity per recorder")
+        return [{"eid": RECORDER_EID, "type": "Recorder", "rel": []}]
+
+    def step(self, time: int, inputs: InputData, max_advance: int) -> int:
+        assert self.writer is not None
+        received = inputs.get(RECORDER_EID, {})
+        index = self._index
+        new = [
+            (src, attr)
+            for attr, srcs in received.items()
+            for src in srcs
+            if (src, attr) not in index
+        ]
+        if new:
+            for key in new:
+                index[key] = len(self._keys)
+                self._keys.append(key)
+            self.writer.set_keys(self._keys)
+        values = np.full(len(self._keys), np.nan)
+        for attr, sources in received.items():
+            for src, value in sources.items():
+                values[index[src, attr]] = np.nan if value is None else value
+        self.writer.add(time, values)
+        if self.bar is not None:
+            self.bar.update()
+        return time + self.step_s
+
+    def get_data(self, outputs: OutputRequest) -> OutputData:
+        return {}
+
+    def finalize(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        if self.writer is not None:
+            self.writer.close()

@@ -1,0 +1,77 @@
+"""The short summary printed after a run, computed from the results folder only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cosim.results import load, read_manifest
+from cosim.runner import RunOutcome
+from cosim.units import SECONDS_PER_HOUR
+
+
+def headline(folder: str | Path) -> list[tuple[str, str]]:
+    """(label, value) lines: voltage range, worst loading, grid exchange, convergence."""
+    data = load(folder, attrs=["vm_pu", "loading_percent", "p_mw", "converged"])
+    step_h = read_manifest(folder)["step_s"] / SECONDS_PER_HOUR
+    lines: list[tuple[str, str]] = []
+    vm = _of(data, "vm_pu", "bus_")
+    if not vm.empty:
+        energised = vm.where(vm > 0)
+        low, high = energised.stack().idxmin(), energised.stack().idxmax()
+        lines.append(
+            (
+                "bus voltage min / max",
+                f"{energised.min().min():.4f} pu ({low[1]}, t={low[0]} s) / "
+                f"{energised.max().max():.4f} pu ({high[1]}, t={high[0]} s)",
+            )
+        )
+    loading = _of(data, "loading_percent", "")
+    if not loading.empty:
+        worst = loading.stack().idxmax()
+        lines.append(
+            ("max branch loading", f"{loading.max().max():.1f} % ({worst[1]}, t={worst[0]} s)")
+        )
+    slack = _of(data, "p_mw", "ext_grid_")
+    if not slack.empty:
+        p_mw = slack.sum(axis=1).to_numpy()
+        lines.append(
+            (
+                "grid import / export",
+                f"{np.clip(p_mw, 0, None).sum() * step_h:.4f} MWh / "
+                f"{np.clip(-p_mw, 0, None).sum() * step_h + 0.0:.4f} MWh",
+            )
+        )
+    converged = _of(data, "converged", "")
+    if not converged.empty:
+        failed = int((converged == 0).to_numpy().sum())
+        lines.append(("power flows not converged", f"{failed} of {converged.size}"))
+    return lines
+
+
+def _of(data: pd.DataFrame, attr: str, prefix: str) -> pd.DataFrame:
+    """Columns of ``attr`` whose entity id (after the simulator id) starts with ``prefix``."""
+    cols = [c for c in data.columns if c[1] == attr and c[0].split(".", 1)[-1].startswith(prefix)]
+    frame = data[cols]
+    frame.columns = [c[0].split(".", 1)[-1] for c in cols]
+    return frame
+
+
+def render(outcome: RunOutcome) -> str:
+    """The summary as text."""
+    per_step_ms = 1000 * outcome.run_s / max(outcome.steps_done, 1)
+    rows = [
+        ("status", outcome.status + (f": {outcome.error}" if outcome.error else "")),
+        (
+            "steps",
+            f"{outcome.steps_done} in {outcome.run_s:.2f} s ({per_step_ms:.2f} ms/step), "
+            f"after {outcome.build_s:.2f} s to build",
+        ),
+        ("results", str(outcome.out_dir)),
+    ]
+    if outcome.steps_done:
+        rows += headline(outcome.out_dir)
+    width = max(len(label) for label, _ in rows)
+    return "\n".join(f"{label:<{width}}  {value}" for label, value in rows)

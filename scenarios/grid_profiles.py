@@ -1,0 +1,100 @@
+"""A grid driven by time series: a SimBench grid with its own profiles, or any net with a file.
+
+Wiring::
+
+    Profiles-0.<element>_<i> --p_mw, q_mvar--> Grid-0.<element>_<i>   (same step)
+    Grid-0.bus_*      vm_pu (va_degree)     --> Recorder
+    Grid-0.line_*     loading_percent       --> Recorder
+    Grid-0.trafo_*    loading_percent       --> Recorder
+    Grid-0.ext_grid_* p_mw, q_mvar          --> Recorder
+    Grid-0.grid       converged             --> Recorder
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from cosim.config import RunConfig
+from cosim.errors import ConfigError
+from cosim.scenario import Builder
+
+
+@dataclass(frozen=True)
+class Config(RunConfig):
+    """grid_profiles parameters.
+
+    Attributes
+    ----------
+    grid : str
+        SimBench code, pandapower.networks name or pandapower JSON file.
+    profiles : str
+        CSV/Parquet file with one column per element; empty: the grid's SimBench profiles.
+    profile_step_s : int
+        Seconds between rows of a profile file without a ``t_s`` column [s]; 0: ``step_s``.
+    on_diverge : str
+        ``stop`` ends the run at a power flow that does not converge; ``continue`` records it.
+    record_angles : bool
+        Also record bus ``va_degree``.
+    """
+
+    grid: str = "1-LV-rural1--0-sw"
+    profiles: str = ""
+    profile_step_s: int = 0
+    on_diverge: Literal["stop", "continue"] = "stop"
+    record_angles: bool = False
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.profiles and not Path(self.profiles).is_file():
+            raise ConfigError(f"profiles={self.profiles!r}: no such file")
+        if self.profile_step_s < 0:
+            raise ConfigError(f"profile_step_s={self.profile_step_s!r} must be >= 0")
+
+
+def build(b: Builder, cfg: Config) -> None:
+    grid = b.start("Grid", on_diverge=cfg.on_diverge).Grid(grid=cfg.grid)
+    if cfg.profiles:
+        source = cfg.profiles
+    elif _is_simbench(cfg.grid):
+        source = f"simbench:{cfg.grid}"
+    else:
+        raise ConfigError(
+            f"profiles='' takes the grid's SimBench profiles, but grid={cfg.grid!r} is not a "
+            "SimBench code; give profiles=PATH to a CSV or Parquet file"
+        )
+    profiles = b.start("Profiles").Profiles(
+        source=source, profile_step_s=cfg.profile_step_s or None
+    )
+    elements = {e.eid: e for e in grid.children}
+    for series in profiles.children:
+        target = elements.get(series.eid)
+        if target is None:
+            raise ConfigError(
+                f"profile column {series.eid!r} names no element of grid={cfg.grid!r}"
+            )
+        b.connect(series, target, *series.extra_info["attrs"])
+    by_type: dict[str, list] = {}
+    for e in grid.children:
+        by_type.setdefault(e.type, []).append(e)
+    b.record(by_type.get("Bus", []), "vm_pu", *(["va_degree"] if cfg.record_angles else []))
+    b.record(by_type.get("Line", []) + by_type.get("Trafo", []), "loading_percent")
+    b.record(by_type.get("ExtGrid", []), "p_mw", "q_mvar")
+    b.record([grid], "converged")
+
+
+def _is_simbench(code: str) -> bool:
+    import simbench
+
+    return code in simbench.collect_all_simbench_codes()
+
+
+def main() -> None:
+    from cosim.cli import main_for
+
+    main_for(__file__)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The pandapower grid simulator: ``model`` (pure) and ``sim`` (mosaik adapter)."""

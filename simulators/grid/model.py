@@ -1,0 +1,426 @@
+"""AC power flow of a pandapower net, stepped fast: the physics behind the grid simulator.
+
+Pure and mosaik-free. Signs are pandapower's, per element type: load and storage ``p_mw > 0``
+consume, sgen and gen ``p_mw > 0`` inject, ext_grid ``p_mw > 0`` imports from the upstream
+grid; Q follows P's convention of the same element. [MW, Mvar, pu, degree]
+
+Fast path: while the topology holds, :meth:`GridModel.solve` is pandapower's recycled
+Newton-Raphson (``recycle`` + ``only_v_results``, warm-started), which fills no result table;
+results are computed here from the voltages with pandapower's own ``pfsoln`` and formulas, so
+``net.res_*`` is *not* maintained. After a real change of ``closed`` or ``in_service``, a new
+element or a failed step, the next solve runs a full ``runpp(init="auto")`` (recycling would
+silently return the old results with ``converged=True``).
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import inspect
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandapower as pp
+import pandapower.networks as pn
+from pandapower.auxiliary import LoadflowNotConverged, pandapowerNet
+from pandapower.pf.run_newton_raphson_pf import ppci_to_pfsoln
+from pandapower.pypower.idx_brch import F_BUS, PF, PT, QF, QT, T_BUS
+from pandapower.pypower.idx_bus import BASE_KV, VA, VM
+from pandapower.pypower.idx_gen import PG, QG
+from scipy.sparse.linalg import MatrixRankWarning
+
+from cosim.errors import ConfigError, SimulationError, unknown
+from simulators import simbench_nets
+
+INJECTIONS: tuple[str, ...] = ("load", "sgen", "storage")
+"""Element types :meth:`GridModel.add_element` creates."""
+ELEMENTS: tuple[str, ...] = ("bus", "line", "trafo", "switch", *INJECTIONS, "gen", "ext_grid")
+POWER_COLUMNS = {**dict.fromkeys(INJECTIONS, ("p_mw", "q_mvar")), "gen": ("p_mw",)}
+TOPOLOGY_COLUMNS: tuple[str, ...] = ("closed", "in_service")
+RESULTS: dict[str, tuple[str, ...]] = {
+    "bus": ("vm_pu", "va_degree"),
+    "line": ("loading_percent", "p_from_mw", "q_from_mvar", "i_ka"),
+    "trafo": ("loading_percent", "p_hv_mw", "q_hv_mvar"),
+    "switch": ("closed",),
+    "ext_grid": ("p_mw", "q_mvar"),
+    **{element: ("p_mw", "q_mvar") for element in ("load", "sgen", "storage", "gen")},
+}
+TOLERANCE_MVA: tuple[float, float] = (1e-11, 1e-8)
+"""Bounds of the Newton-Raphson stop criterion (pandapower's ``tolerance_mva``). The default
+1e-8 leaves up to 2e-8 pu in vm_pu (CIGRE LV), so the fast path tightens it to ``FLOOR_MARGIN``
+times the mismatch's rounding floor, eps * max|Ybus| (4e-12 on 1-MV-rural, 2e-9 on 1-EHV)."""
+FLOOR_MARGIN = 100.0
+SQRT3 = np.sqrt(3.0)
+_CREATE = {"load": pp.create_load, "sgen": pp.create_sgen, "storage": pp.create_storage}
+_DEFAULTS = {"storage": {"max_e_mwh": np.nan}}  # the battery simulator owns the energy
+_FORMS = (
+    "allowed: a pandapower JSON file (path ending in .json); a SimBench code, e.g. "
+    "'1-LV-rural1--0-sw', '1-MV-rural--0-sw'; or a pandapower.networks function as `name` or "
+    "`name(key=literal, ...)`, e.g. 'create_cigre_network_lv', 'mv_oberrhein', "
+    "\"create_cigre_network_mv(with_der='all')\""
+)
+
+
+def load_net(source: str) -> pandapowerNet:
+    """A pandapower net from a JSON path, a SimBench code or a pandapower.networks function.
+
+    Raises ConfigError naming the field ``grid``, the value and the allowed forms.
+    """
+    if not isinstance(source, str) or not source.strip():
+        raise ConfigError(f"grid={source!r} is not a grid; {_FORMS}")
+    text = source.strip()
+    if text.endswith(".json"):
+        path = Path(text)
+        if not path.is_file():
+            raise ConfigError(f"grid={source!r}: no such file {str(path.resolve())!r}")
+        try:
+            return pp.from_json(str(path))
+        except (ValueError, KeyError, OSError) as exc:
+            raise ConfigError(f"grid={source!r}: not a pandapower JSON net ({exc})") from exc
+    call = _parse_call(text)
+    if call is not None:
+        name, args, kwargs = call
+        func = None if name.startswith("_") else getattr(pn, name, None)
+        if not inspect.isfunction(func) or not func.__module__.startswith(pn.__name__):
+            raise ConfigError(f"grid={source!r}: {name!r} is not in pandapower.networks; {_FORMS}")
+        try:
+            return func(*args, **kwargs)
+        except (TypeError, ValueError, KeyError) as exc:
+            raise ConfigError(f"grid={source!r}: pandapower.networks.{name} failed: {exc}") from exc
+    if text in simbench_nets.codes():
+        return simbench_nets.simbench_net(text)
+    raise ConfigError(f"grid={source!r} is not a grid; {_FORMS}")
+
+
+def _parse_call(text: str) -> tuple[str, list[Any], dict[str, Any]] | None:
+    """``name`` or ``name(literal, key=literal)`` parsed with ast (no eval); None otherwise."""
+    try:
+        node = ast.parse(text, mode="eval").body
+    except SyntaxError:
+        return None
+    if isinstance(node, ast.Name):
+        return node.id, [], {}
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+        return None
+    if any(kw.arg is None for kw in node.keywords):
+        raise ConfigError(f"grid={text!r}: ** arguments are not allowed; {_FORMS}")
+    try:
+        args = [ast.literal_eval(arg) for arg in node.args]
+        kwargs = {str(kw.arg): ast.literal_eval(kw.value) for kw in node.keywords}
+    except (ValueError, TypeError, SyntaxError) as exc:
+        raise ConfigError(f"grid={text!r}: arguments must be Python literals ({exc})") from exc
+    return node.func.id, args, kwargs
+
+
+class GridModel:
+    """One pandapower net, solved step by step, on the fast path while its topology holds.
+
+    Parameters
+    ----------
+    net
+        Taken over: pass a copy to keep yours, and change it only through this object. The
+        first full power flow, and numba's compilation with it, runs here.
+
+    Notes
+    -----
+    A power flow that does not converge is a result, not an exception: :meth:`solve` returns
+    False and every flow result is NaN until the next converged step. Buses with no path to a
+    slack are de-energised: they report ``vm_pu = va_degree = 0``, and their lines, loads and
+    sgens 0. With no slack in service at all, the whole grid is de-energised (converged).
+    """
+
+    _rows: dict[str, tuple[np.ndarray, np.ndarray]]  # element -> (ppci row, row is energised)
+    _ft_bus: np.ndarray
+    _pfsoln_options: dict[str, Any]
+
+    def __init__(self, net: pandapowerNet) -> None:
+        self._net = net
+        self._positions: dict[str, np.ndarray] = {}
+        for element in POWER_COLUMNS:
+            self._as_float(element)
+        self._dirty, self._converged, self._blackout = True, False, False
+        self._fast_kw: dict[str, Any] = {}
+        if self.solve():
+            self.solve()  # one fast step too: compiles what the per-step path needs
+
+    @property
+    def net(self) -> pandapowerNet:
+        """The pandapower net (inputs are current; its ``res_*`` tables are not)."""
+        return self._net
+
+    @property
+    def converged(self) -> bool:
+        """Whether the last :meth:`solve` converged."""
+        return self._converged
+
+    def add_element(self, element: str, bus: int, **values: Any) -> int:
+        """Create a load, sgen or storage at an existing bus; return its pandapower index.
+
+        ``values`` are keyword arguments of ``pp.create_<element>``; ``p_mw`` defaults to 0.
+        """
+        if element not in _CREATE:
+            raise unknown("element", element, INJECTIONS)
+        buses = self._net.bus.index
+        if not isinstance(bus, int | np.integer) or bus not in buses:
+            raise ConfigError(
+                f"bus={bus!r} is not a bus of this net; it has {len(buses)} buses "
+                f"with indices {buses.min()}..{buses.max()}"
+            )
+        create = _CREATE[element]
+        known = [p for p in inspect.signature(create).parameters if p not in ("net", "bus")]
+        known.remove("kwargs")
+        for key in values:
+            if key not in known:
+                raise unknown(f"{element} parameter", key, known)
+        idx = int(
+            create(self._net, int(bus), **{"p_mw": 0.0, **_DEFAULTS.get(element, {}), **values})
+        )
+        self._as_float(element)
+        self._positions.pop(element, None)
+        self._dirty = True
+        return idx
+
+    def set_values(self, element: str, column: str, idx: np.ndarray, values: np.ndarray) -> None:
+        """Write ``values`` into ``net[element][column]`` at the pandapower indices ``idx``.
+
+        ``p_mw``/``q_mvar`` of load, sgen, storage (gen: ``p_mw``) stay on the fast path;
+        a real change of ``closed`` (switch) or ``in_service`` makes the next solve a full one.
+        """
+        table = self._table(element)
+        allowed = POWER_COLUMNS.get(element, ()) + tuple(
+            c for c in TOPOLOGY_COLUMNS if c in table.columns
+        )
+        if column not in allowed:
+            raise unknown(f"{element} column", column, allowed)
+        idx = np.asarray(idx, dtype=np.int64)
+        pos = self._position(element, idx)
+        values = np.broadcast_to(np.asarray(values), pos.shape)
+        if column in TOPOLOGY_COLUMNS:
+            state = table[column].to_numpy(dtype=bool, copy=True)
+            new = values.astype(bool)
+            if (state[pos] != new).any():  # the same value again is no topology change
+                state[pos] = new
+                table[column] = state
+                self._dirty = True
+            return
+        new_mw = values.astype(np.float64)
+        if not np.isfinite(new_mw).all():
+            bad = idx[~np.isfinite(new_mw)].tolist()
+            raise SimulationError(f"{element} {column} at idx={bad} is not finite")
+        column_mw = table[column].to_numpy()
+        if column_mw.dtype == np.float64 and column_mw.flags.writeable:
+            column_mw[pos] = new_mw  # a view into the table: ~7 us instead of ~100 us
+        else:  # pandas copy-on-write: replace the column
+            column_mw = column_mw.astype(np.float64)
+            column_mw[pos] = new_mw
+            table[column] = column_mw
+
+    def solve(self) -> bool:
+        """One AC power flow; return whether it converged (results are NaN if not)."""
+        net, rebuilt = self._net, self._dirty
+        if rebuilt:
+            self._blackout = not self._has_slack()
+            if not self._blackout and not self._full_solve():
+                return self._fail()
+            self._dirty = False
+        elif not self._blackout:
+            with _quiet_divergence():  # recycled: runs with net._options of the full call
+                pp.runpp(net, **self._fast_kw)
+            if not net._ppc["success"]:
+                return self._fail()
+        self._extract(rebuilt)
+        self._converged = True
+        return True
+
+    def result(self, element: str, attr: str) -> np.ndarray:
+        """``attr`` of every ``element``, aligned with ``net[element].index``."""
+        table = self._table(element)
+        if attr in TOPOLOGY_COLUMNS and attr in table.columns:
+            return table[attr].to_numpy(dtype=bool, copy=True)
+        known = RESULTS[element] + (("in_service",) if "in_service" in table.columns else ())
+        if attr not in known:
+            raise unknown(f"{element} result", attr, known)
+        if not self._converged:
+            return np.full(len(table), np.nan)
+        if element == "bus":
+            return _take(self._vm_pu if attr == "vm_pu" else self._va_degree, *self._rows["bus"])
+        if element in ("ext_grid", "gen"):
+            return _take(
+                self._p_gen_mw if attr == "p_mw" else self._q_gen_mvar, *self._rows[element]
+            )
+        if element in ("line", "trafo"):
+            return self._branch_result(element, attr)
+        return self._injection(element, attr)
+
+    # --- internals -----------------------------------------------------------------------
+
+    def _table(self, element: str) -> Any:
+        if element not in ELEMENTS:
+            raise unknown("element", element, ELEMENTS)
+        return self._net[element]
+
+    def _as_float(self, element: str) -> None:
+        for column in POWER_COLUMNS[element]:
+            self._net[element][column] = self._net[element][column].astype(np.float64)
+
+    def _position(self, element: str, idx: np.ndarray) -> np.ndarray:
+        """Row positions of pandapower indices (a lookup array: get_indexer costs ~70 us)."""
+        if (lookup := self._positions.get(element)) is None:
+            index = self._net[element].index.to_numpy(dtype=np.int64)
+            lookup = self._positions[element] = np.full(index.max(initial=-1) + 2, -1)
+            lookup[index] = np.arange(len(index))
+        pos = lookup[np.where((idx >= 0) & (idx < len(lookup)), idx, -1)]  # [-1] is -1
+        if (pos < 0).any():
+            raise ConfigError(
+                f"{element} idx={idx[pos < 0].tolist()} not in net.{element}; it "
+                f"has {len(self._net[element])} rows"
+            )
+        return pos
+
+    def _fail(self) -> bool:
+        self._dirty, self._converged = True, False  # the recycled start point is spoiled
+        return False
+
+    def _has_slack(self) -> bool:
+        net = self._net
+        slack = net.ext_grid.loc[net.ext_grid.in_service, "bus"].to_numpy()
+        if "slack" in net.gen:
+            slack = np.r_[slack, net.gen.loc[net.gen.in_service & net.gen.slack, "bus"]]
+        return bool(np.isin(slack, net.bus.index[net.bus.in_service]).any())
+
+    def _full_solve(self) -> bool:
+        """Rebuild pandapower's internal model, solve, then tighten the stop criterion."""
+        net = self._net
+        gen = bool(len(net.gen))  # a gen's p_mw reaches the recycled solver only with gen=True
+        recycle = {"bus_pq": True, "trafo": False, "gen": gen}
+        self._fast_kw = {"recycle": recycle, "only_v_results": True}
+        for polish in (True, False):  # the second round only if tightening ever fails
+            net._ppc = None
+            try:  # the full call must carry the fast path's keywords: later calls reuse them
+                with _quiet_divergence():
+                    pp.runpp(net, init="auto", **self._fast_kw)
+            except LoadflowNotConverged:
+                return False
+            y_max_pu = float(np.abs(net._ppc["internal"]["Ybus"].data).max(initial=0.0))
+            tight_mva = np.clip(FLOOR_MARGIN * np.finfo(float).eps * y_max_pu, *TOLERANCE_MVA)
+            if not polish or tight_mva >= net._options["tolerance_mva"]:
+                return True
+            net._options["tolerance_mva"] = float(tight_mva)
+            with _quiet_divergence():  # from the solution just found: 0 or 1 iteration
+                pp.runpp(net, **self._fast_kw)
+            if net._ppc["success"]:
+                return True
+        return True
+
+    def _extract(self, rebuilt: bool) -> None:
+        """Bus, branch and slack results from the solved voltages, as pandapower computes them."""
+        if rebuilt:
+            self._index()
+        if self._blackout:  # every row is off: every result is 0
+            self._vm_pu = self._va_degree = self._p_gen_mw = self._q_gen_mvar = np.zeros(0)
+            self._p_ft_mw = self._q_ft_mvar = self._s_ft_mva = self._i_ft_ka = np.zeros((0, 2))
+            return
+        internal = self._net._ppc["internal"]
+        ppci = {"bus": internal["bus"], "gen": internal["gen"], "internal": internal}
+        bus, gen, branch = ppci_to_pfsoln(ppci, self._pfsoln_options)  # fills gen and branch
+        self._vm_pu, self._va_degree = bus[:, VM], bus[:, VA]
+        self._p_gen_mw, self._q_gen_mvar = gen[:, PG], gen[:, QG]
+        self._p_ft_mw, self._q_ft_mvar = branch[:, [PF, PT]].real, branch[:, [QF, QT]].real
+        self._s_ft_mva = np.sqrt(self._p_ft_mw**2 + self._q_ft_mvar**2)
+        vm_ft_kv = bus[self._ft_bus, VM] * bus[self._ft_bus, BASE_KV]
+        self._i_ft_ka = self._s_ft_mva / vm_ft_kv / SQRT3  # results_branch._get_branch_flows
+
+    def _index(self) -> None:
+        """Ratings, and rows of each element in the solver's arrays; per full power flow."""
+        net = self._net
+        self._line_i_max_ka = (net.line.max_i_ka * net.line.df * net.line.parallel).to_numpy()
+        self._trafo_sn_mva = net.trafo.sn_mva.to_numpy()[:, None]
+        self._trafo_vn_kv = net.trafo[["vn_hv_kv", "vn_lv_kv"]].to_numpy(dtype=np.float64)
+        self._trafo_derating = (net.trafo.parallel * net.trafo.df).to_numpy()
+        if self._blackout:
+            off = {e: (np.zeros(len(net[e]), int), np.zeros(len(net[e]), bool)) for e in ELEMENTS}
+            self._rows = off
+            return
+        internal, lookups = net._ppc["internal"], net._pd2ppc_lookups
+        ppc_bus = lookups["bus"][net.bus.index.to_numpy()]
+        on = ppc_bus < internal["bus"].shape[0]  # the ppc is sorted: energised buses first
+        self._rows = {"bus": (np.where(on, ppc_bus, 0), on)}
+        for element in ("line", "trafo"):
+            f, t = lookups["branch"].get(element, (0, 0))
+            self._rows[element] = _ppci_rows(np.arange(f, t), internal["branch_is"])
+        for element in ("ext_grid", "gen"):
+            in_service = net._is_elements[element]
+            ppc_gen = np.zeros(len(net[element]), dtype=np.int64)
+            ppc_gen[in_service] = lookups[element][net[element].index.to_numpy()[in_service]]
+            rows, on = _ppci_rows(ppc_gen, internal["gen_is"])
+            self._rows[element] = (rows, on & in_service)
+        for element in INJECTIONS:
+            on = net._is_elements[element].astype(bool)
+            self._rows[element] = (np.zeros(len(on), np.int64), on)
+        self._ft_bus = internal["branch"][:, [F_BUS, T_BUS]].real.astype(np.int64)
+        self._pfsoln_options = {**net._options, "only_v_results": False}
+
+    def _branch_result(self, element: str, attr: str) -> np.ndarray:
+        rows, on = self._rows[element]
+        if attr in ("p_from_mw", "p_hv_mw"):
+            return _take(self._p_ft_mw[:, 0], rows, on)
+        if attr in ("q_from_mvar", "q_hv_mvar"):
+            return _take(self._q_ft_mvar[:, 0], rows, on)
+        i_ft_ka = np.zeros((len(rows), 2))
+        i_ft_ka[on] = self._i_ft_ka[rows[on]]
+        if element == "line":  # results_branch._get_line_results
+            i_ka = i_ft_ka.max(axis=1)
+            if attr == "i_ka":
+                return i_ka
+            i_max_ka = self._line_i_max_ka
+            loading = np.full(len(rows), np.inf)
+            np.divide(i_ka, i_max_ka, out=loading, where=i_max_ka != 0)
+            return loading * 100.0
+        sn_mva = self._trafo_sn_mva  # results_branch._get_trafo_results
+        if self._net._options.get("trafo_loading") == "power":
+            s_ft_mva = np.zeros((len(rows), 2))
+            s_ft_mva[on] = self._s_ft_mva[rows[on]]
+            loading = (s_ft_mva / sn_mva * 100.0).max(axis=1)
+        else:  # "current", the default: currents at the trafo's rated voltages
+            loading = (i_ft_ka * self._trafo_vn_kv * SQRT3 / sn_mva * 100.0).max(axis=1)
+        return loading / self._trafo_derating
+
+    def _injection(self, element: str, attr: str) -> np.ndarray:
+        """Power actually drawn (load, storage) or injected (sgen): 0 if off or de-energised."""
+        table, on = self._net[element], self._rows[element][1]
+        column = "p_mw" if attr == "p_mw" else "q_mvar"
+        base = table[column].to_numpy() * table["scaling"].to_numpy() * on
+        if element != "load" or not self._net._options.get("voltage_depend_loads"):
+            return base
+        kind = column[0]  # results_bus.write_voltage_dependend_load_results
+        z = table[f"const_z_{kind}_percent"].to_numpy() / 100.0
+        i = table[f"const_i_{kind}_percent"].to_numpy() / 100.0
+        bus_pos = self._position("bus", table["bus"].to_numpy(dtype=np.int64))
+        vm_pu = _take(self._vm_pu, self._rows["bus"][0][bus_pos], self._rows["bus"][1][bus_pos])
+        return base * (1.0 - z - i + i * vm_pu + z * vm_pu**2)
+
+
+@contextlib.contextmanager
+def _quiet_divergence() -> Iterator[None]:
+    """A diverging Newton-Raphson warns (singular Jacobian, NaN): here that is converged=False."""
+    with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        warnings.simplefilter("ignore", MatrixRankWarning)
+        yield
+
+
+def _ppci_rows(ppc_rows: np.ndarray, in_ppci: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows in the ppci (in-service part) of ppc rows, and whether they are in it."""
+    if len(ppc_rows) == 0:
+        return ppc_rows.astype(np.int64), np.zeros(0, dtype=bool)
+    on = in_ppci[ppc_rows]
+    return np.where(on, (np.cumsum(in_ppci) - 1)[ppc_rows], 0), on
+
+
+def _take(values: np.ndarray, rows: np.ndarray, on: np.ndarray) -> np.ndarray:
+    """``values[rows]`` where ``on``, 0 elsewhere."""
+    out = np.zeros(len(rows))
+    out[on] = values[rows[on]]
+    return out

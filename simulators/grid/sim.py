@@ -1,0 +1,203 @@
+"""mosaik adapter of the pandapower grid: entities, inputs and outputs; no physics.
+
+One ``Grid`` entity per simulator (its full id is e.g. ``Grid-0.grid``). Its children are the
+net's elements, named ``<element>_<pandapower index>`` (``bus_12``, ``line_3``, ``load_7``,
+``sgen_2``, ``switch_4``, ``trafo_0``, ``ext_grid_0``...), with the pandapower name in
+``extra_info``. ``Load``, ``Sgen`` and ``Storage`` entities can also be created at a bus after
+the grid, for DERs that a scenario adds.
+
+Signs are pandapower's per element: load and storage ``p_mw > 0`` consume, sgen, gen and
+ext_grid ``p_mw > 0`` inject (ext_grid: into the net, i.e. import from upstream).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import mosaik_api_v3
+import numpy as np
+from mosaik_api_v3.types import CreateResult, InputData, Meta, OutputData, OutputRequest
+
+from cosim.errors import ConfigError, SimulationError, unknown
+from cosim.simapi import Attr, model_meta, sim_meta
+from simulators.grid import model
+
+P_MW = Attr("p_mw", "MW", "active power; sign of the pandapower element type")
+Q_MVAR = Attr("q_mvar", "Mvar", "reactive power; sign follows p_mw of the same element")
+VM_PU = Attr("vm_pu", "p.u.", "voltage magnitude; 0 when de-energised")
+VA_DEGREE = Attr("va_degree", "deg", "voltage angle; 0 when de-energised")
+LOADING_PERCENT = Attr("loading_percent", "%", "branch loading against its thermal limit")
+CLOSED = Attr("closed", "-", "switch state, input and output (True = closed)")
+IN_SERVICE = Attr("in_service", "-", "element in service, input and output")
+CONVERGED = Attr("converged", "-", "the power flow of this step converged")
+
+# entity type -> (pandapower element, exchanged attributes); inputs are the subset in INPUTS
+ENTITY_TYPES: dict[str, tuple[str, tuple[Attr, ...]]] = {
+    "Bus": ("bus", (VM_PU, VA_DEGREE, IN_SERVICE)),
+    "Line": ("line", (LOADING_PERCENT, IN_SERVICE)),
+    "Trafo": ("trafo", (LOADING_PERCENT, IN_SERVICE)),
+    "Switch": ("switch", (CLOSED,)),
+    "Load": ("load", (P_MW, Q_MVAR, IN_SERVICE)),
+    "Sgen": ("sgen", (P_MW, Q_MVAR, IN_SERVICE)),
+    "Storage": ("storage", (P_MW, Q_MVAR, IN_SERVICE)),
+    "Gen": ("gen", (P_MW, Q_MVAR, IN_SERVICE)),
+    "ExtGrid": ("ext_grid", (P_MW, Q_MVAR, IN_SERVICE)),
+}
+TYPE_OF_ELEMENT = {element: etype for etype, (element, _) in ENTITY_TYPES.items()}
+INPUTS: dict[str, frozenset[str]] = {
+    "load": frozenset({"p_mw", "q_mvar", "in_service"}),
+    "sgen": frozenset({"p_mw", "q_mvar", "in_service"}),
+    "storage": frozenset({"p_mw", "q_mvar", "in_service"}),
+    "gen": frozenset({"p_mw", "in_service"}),
+    "switch": frozenset({"closed"}),
+}
+CREATABLE = ("Load", "Sgen", "Storage")
+ON_DIVERGE = ("stop", "continue")
+GRID_EID = "grid"
+
+META: Meta = sim_meta(  # type: ignore[assignment]
+    {
+        "Grid": model_meta([CONVERGED], params=["grid"]),
+        **{
+            etype: model_meta(
+                attrs,
+                params=["bus", "p_mw", "q_mvar", "name"] if etype in CREATABLE else [],
+                public=etype in CREATABLE,
+            )
+            for etype, (_, attrs) in ENTITY_TYPES.items()
+        },
+    }
+)
+
+
+def entity_id(element: str, index: int) -> str:
+    """The entity id of a pandapower element: ``<element>_<index>``."""
+    return f"{element}_{index}"
+
+
+class GridSim(mosaik_api_v3.Simulator):
+    """The pandapower grid as a mosaik simulator: one AC power flow per step."""
+
+    def __init__(self) -> None:
+        super().__init__(META)
+        self.grid: model.GridModel | None = None
+        self.step_s = 0
+        self.on_diverge = "stop"
+        self._where: dict[str, tuple[str, int]] = {}  # eid -> (element, pandapower index)
+        self._results: dict[tuple[str, str], dict[int, float]] = {}
+        self._converged = True
+
+    def init(
+        self,
+        sid: str,
+        time_resolution: float = 1.0,
+        step_s: int = 900,
+        on_diverge: str = "stop",
+    ) -> Meta:
+        if time_resolution != 1.0:
+            raise ConfigError(f"time_resolution={time_resolution!r} must be 1.0 (1 tick = 1 s)")
+        if not isinstance(step_s, int) or step_s <= 0:
+            raise ConfigError(f"step_s={step_s!r} must be a positive integer number of seconds")
+        if on_diverge not in ON_DIVERGE:
+            raise unknown("on_diverge", on_diverge, ON_DIVERGE)
+        self.step_s, self.on_diverge = step_s, on_diverge
+        return self.meta
+
+    def create(self, num: int, model_name: str, **params: Any) -> list[CreateResult]:
+        if model_name == "Grid":
+            return [self._create_grid(num, **params)]
+        if self.grid is None:
+            raise ConfigError(f"create {model_name} after the Grid entity: no grid loaded yet")
+        element = ENTITY_TYPES[model_name][0]
+        return [self._create_element(element, **params) for _ in range(num)]
+
+    def _create_grid(self, num: int, grid: str) -> CreateResult:
+        if num != 1 or self.grid is not None:
+            raise ConfigError(f"num={num!r}: one Grid entity per grid simulator")
+        self.grid = model.GridModel(model.load_net(grid))
+        children = []
+        for element in model.ELEMENTS:
+            table = self.grid.net[element]
+            names = table["name"] if "name" in table else [None] * len(table)
+            for idx, name in zip(table.index, names, strict=True):
+                children.append(self._entity(element, int(idx), name))
+        return {"eid": GRID_EID, "type": "Grid", "rel": [], "children": children}
+
+    def _create_element(
+        self,
+        element: str,
+        bus: int,
+        p_mw: float = 0.0,
+        q_mvar: float = 0.0,
+        name: str | None = None,
+    ) -> CreateResult:
+        assert self.grid is not None
+        idx = self.grid.add_element(element, bus, p_mw=p_mw, q_mvar=q_mvar, name=name)
+        return self._entity(element, idx, name)
+
+    def _entity(self, element: str, idx: int, name: object) -> CreateResult:
+        eid = entity_id(element, idx)
+        self._where[eid] = (element, idx)
+        info = {"name": None if name is None or name != name else str(name), "index": idx}
+        return {"eid": eid, "type": TYPE_OF_ELEMENT[element], "rel": [], "extra_info": info}
+
+    def step(self, time: int, inputs: InputData, max_advance: int) -> int:
+        assert self.grid is not None
+        self._apply(inputs)
+        self._converged = self.grid.solve()
+        if not self._converged and self.on_diverge == "stop":
+            raise SimulationError(
+                f"power flow did not converge at t_s={time}; set on_diverge='continue' to "
+                "record the step as converged=False and go on"
+            )
+        self._results.clear()
+        return time + self.step_s
+
+    def _apply(self, inputs: InputData) -> None:
+        """Write this step's inputs into the net, grouped per (element, column)."""
+        assert self.grid is not None
+        grouped: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
+        for eid, attrs in inputs.items():
+            element, idx = self._where[eid]
+            allowed = INPUTS.get(element, frozenset({"in_service"}))
+            for attr, sources in attrs.items():
+                if attr not in allowed:
+                    raise ConfigError(
+                        f"input {attr!r} of {eid!r} is not settable; settable for {element}: "
+                        f"{sorted(allowed)}"
+                    )
+                values = list(sources.values())
+                if attr in ("p_mw", "q_mvar"):
+                    grouped[element, attr][idx] = float(sum(values))
+                elif len(values) == 1:
+                    grouped[element, attr][idx] = bool(values[0])
+                else:
+                    raise ConfigError(
+                        f"input {attr!r} of {eid!r} has several sources {sorted(sources)}"
+                    )
+        for (element, column), by_idx in grouped.items():
+            idx = np.fromiter(by_idx.keys(), dtype=np.int64, count=len(by_idx))
+            values = np.fromiter(by_idx.values(), dtype=np.float64, count=len(by_idx))
+            self.grid.set_values(element, column, idx, values)
+
+    def get_data(self, outputs: OutputRequest) -> OutputData:
+        data: OutputData = {}
+        for eid, attrs in outputs.items():
+            if eid == GRID_EID:
+                data[eid] = {attr: self._converged for attr in attrs}
+                continue
+            element, idx = self._where[eid]
+            data[eid] = {attr: self._value(element, attr, idx) for attr in attrs}
+        return data
+
+    def _value(self, element: str, attr: str, idx: int) -> Any:
+        key = (element, attr)
+        by_idx = self._results.get(key)
+        if by_idx is None:
+            assert self.grid is not None
+            values = self.grid.result(element, attr).tolist()  # plain Python types: JSON-safe
+            by_idx = self._results[key] = dict(
+                zip(self.grid.net[element].index.tolist(), values, strict=True)
+            )
+        return by_idx[idx]

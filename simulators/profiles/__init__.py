@@ -1,0 +1,1 @@
+"""The profiles simulator: ``model`` (pure tables) and ``sim`` (mosaik adapter)."""

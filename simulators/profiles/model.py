@@ -1,0 +1,364 @@
+"""Profile tables: time series of set points for grid elements, held between rows.
+
+Pure data handling, never imports mosaik. Values are absolute and use pandapower's units and
+signs per element type: load and storage ``p_mw > 0`` consume from the grid; sgen and gen
+``p_mw > 0`` inject; ``q_mvar`` follows ``p_mw`` of the same element.
+
+Sources: SimBench profiles (``simbench.get_absolute_values``, 15-min rows, [1]_) or a CSV or
+Parquet file with one column per element and attribute.
+
+References
+----------
+.. [1] Meinecke et al., "SimBench - A Benchmark Dataset of Electric Power Systems to Compare
+   Innovative Solutions Based on Power Flow Analysis", Energies 13(12), 2020.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cosim.errors import ConfigError, SimulationError
+from simulators.simbench_nets import check_code, simbench_net
+
+SIMBENCH_STEP_S = 900
+"""SimBench profiles have one row per 15 minutes [s]."""
+
+SIMBENCH_PREFIX = "simbench:"
+T_COLUMN = "t_s"
+SUFFIXES = (".csv", ".parquet", ".pq")
+
+ELEMENT_ATTRS: dict[str, tuple[str, ...]] = {
+    "load": ("p_mw", "q_mvar"),
+    "sgen": ("p_mw", "q_mvar"),
+    "storage": ("p_mw", "q_mvar"),
+    "gen": ("p_mw",),
+}
+"""The element types a profile may drive and their attributes (the first is the default): the
+inputs the grid simulator takes for them."""
+
+_COLUMN_RE = re.compile(r"^(?P<element>[a-z][a-z_]*)_(?P<index>\d+)(?:\.(?P<attr>.+))?$")
+
+Column = tuple[str, int, str]
+
+
+def entity_id(element: str, index: int) -> str:
+    """The entity id of a grid element, shared with the grid simulator: ``"load_3"``."""
+    return f"{element}_{index}"
+
+
+@dataclass(frozen=True, eq=False)
+class ProfileTable:
+    """Time series for grid elements: row k applies from t_s = k * step_s (held until the next row).
+
+    Parameters
+    ----------
+    columns : tuple of (element, pandapower index, attr)
+        One per value column, e.g. ``("load", 3, "p_mw")``; no duplicates.
+    values : numpy.ndarray
+        Shape (n_rows, n_columns), finite; stored as a read-only float64 array.
+    step_s : int
+        Time between rows [s].
+    """
+
+    columns: tuple[Column, ...]
+    values: np.ndarray
+    step_s: int
+
+    def __post_init__(self) -> None:
+        columns = tuple((str(e), int(i), str(a)) for e, i, a in self.columns)
+        values = np.asarray(self.values, dtype=np.float64)
+        if values.ndim != 2 or values.shape[1] != len(columns):
+            raise ConfigError(
+                f"values shape {values.shape} must be (n_rows, {len(columns)}), "
+                f"one column per entry of columns"
+            )
+        if values.shape[0] == 0 or not columns:
+            raise ConfigError(f"values shape {values.shape}: a profile needs >= 1 row and column")
+        if (
+            isinstance(self.step_s, bool)
+            or not isinstance(self.step_s, (int, np.integer))
+            or self.step_s <= 0
+        ):
+            raise ConfigError(f"step_s={self.step_s!r} must be a positive int [s]")
+        if len(set(columns)) != len(columns):
+            dup = sorted({c for c in columns if columns.count(c) > 1})
+            raise ConfigError(f"columns {dup} appear more than once")
+        if not np.isfinite(values).all():
+            row, col = np.argwhere(~np.isfinite(values))[0]
+            raise ConfigError(
+                f"column {columns[col]} row {row}: value {_show(values[row, col])} must be finite"
+            )
+        if values.flags.writeable:
+            values = values.copy()
+            values.flags.writeable = False
+        object.__setattr__(self, "columns", columns)
+        object.__setattr__(self, "values", values)
+        object.__setattr__(self, "step_s", int(self.step_s))
+
+    @property
+    def n_rows(self) -> int:
+        """Number of rows."""
+        return int(self.values.shape[0])
+
+    @property
+    def duration_s(self) -> int:
+        """Time covered: the last row holds until ``n_rows * step_s`` [s] (exclusive)."""
+        return self.n_rows * self.step_s
+
+    def rows_at(self, t_s: np.ndarray) -> np.ndarray:
+        """The rows that apply at the times ``t_s`` [s] (zero-order hold), shape (len(t_s), n)."""
+        t_s = np.asarray(t_s, dtype=np.int64)
+        if t_s.size and (t_s.min() < 0 or t_s.max() >= self.duration_s):
+            raise self._outside(int(t_s.min()) if t_s.min() < 0 else int(t_s.max()))
+        return self.values[t_s // self.step_s]
+
+    def row_at(self, t_s: int) -> np.ndarray:
+        """The row that applies at ``t_s`` [s] (zero-order hold): a read-only view, shape (n,)."""
+        if not 0 <= t_s < self.duration_s:
+            raise self._outside(t_s)
+        return self.values[t_s // self.step_s]
+
+    def _outside(self, t_s: int) -> SimulationError:
+        return SimulationError(
+            f"t_s={t_s} is outside the profile table, which covers t_s 0..{self.duration_s - 1}"
+            f" ({self.n_rows} rows x {self.step_s} s)"
+        )
+
+    def check_covers(self, steps: int, step_s: int) -> None:
+        """Raise ConfigError if a run of ``steps`` x ``step_s`` [s] lasts longer than the table."""
+        if steps < 0 or step_s <= 0:
+            raise ConfigError(f"steps={steps} must be >= 0 and step_s={step_s} > 0")
+        if steps * step_s > self.duration_s:
+            raise ConfigError(
+                f"a run of steps={steps} x step_s={step_s} s = {steps * step_s} s "
+                f"outruns the profile table: {self.n_rows} rows x {self.step_s} s "
+                f"= {self.duration_s} s"
+            )
+
+    def groups(self) -> dict[tuple[str, str], tuple[list[int], list[int]]]:
+        """Columns grouped by (element, attr): the element indices and their column positions."""
+        out: dict[tuple[str, str], tuple[list[int], list[int]]] = {}
+        for pos, (element, index, attr) in enumerate(self.columns):
+            indices, positions = out.setdefault((element, attr), ([], []))
+            indices.append(index)
+            positions.append(pos)
+        return out
+
+    def entity_attrs(self) -> dict[str, dict[str, int]]:
+        """For every entity id, its attrs and their column positions."""
+        out: dict[str, dict[str, int]] = {}
+        for pos, (element, index, attr) in enumerate(self.columns):
+            out.setdefault(entity_id(element, index), {})[attr] = pos
+        return out
+
+
+def check_against_net(table: ProfileTable, net: Any) -> None:
+    """Raise ConfigError listing the columns whose element does not exist in ``net``."""
+    problems = []
+    for element, index, attr in table.columns:
+        known = net[element].index if element in net else pd.Index([])
+        if index in known:
+            continue
+        if len(known) == 0:
+            valid = f"the net has no {element}"
+        elif len(known) == known.max() - known.min() + 1:
+            valid = f"the net has {len(known)} {element}s, indices {known.min()}..{known.max()}"
+        else:
+            valid = (
+                f"the net has {len(known)} {element}s, indices in {known.min()}.."
+                f"{known.max()} (not contiguous)"
+            )
+        problems.append(f"column {entity_id(element, index)}.{attr}: {valid}")
+    if problems:
+        raise ConfigError(
+            "profile columns name elements missing in the net: " + "; ".join(problems)
+        )
+
+
+def simbench_profiles(net: Any) -> ProfileTable:
+    """The absolute SimBench profiles of ``net`` as a table, one row per 15 min.
+
+    Every (element, attr) that ``simbench.get_absolute_values(net, True)`` gives with at least
+    one element, in its order (load p_mw, load q_mvar, sgen p_mw, gen p_mw, storage p_mw),
+    elements by ascending index. Signs are pandapower's (load p > 0 consumes, sgen p > 0
+    injects) [MW, Mvar].
+    """
+    import simbench  # imports pandapower (about 1-3 s): only when SimBench data is asked for
+
+    absolute = simbench.get_absolute_values(net, profiles_instead_of_study_cases=True)
+    columns: list[Column] = []
+    blocks: list[np.ndarray] = []
+    n_rows: int | None = None
+    for (element, attr), frame in absolute.items():
+        if frame.shape[1] == 0:
+            continue
+        if n_rows is not None and frame.shape[0] != n_rows:
+            raise ConfigError(
+                f"SimBench profile {element}.{attr} has {frame.shape[0]} rows; "
+                f"the others have {n_rows}"
+            )
+        n_rows = frame.shape[0]
+        frame = frame.sort_index(axis=1)
+        columns += [(element, int(i), attr) for i in frame.columns]
+        blocks.append(frame.to_numpy(dtype=np.float64))
+    if not blocks:
+        raise ConfigError("the SimBench net has no profiles for load, sgen, gen or storage")
+    return ProfileTable(tuple(columns), np.hstack(blocks), SIMBENCH_STEP_S)
+
+
+def load_profiles(
+    source: str | Path, step_s: int | None = None, default_step_s: int | None = None
+) -> ProfileTable:
+    """The table of ``source``: ``"simbench:<CODE>"`` or a CSV/Parquet file path.
+
+    A file without a ``t_s`` column has rows ``step_s`` apart, else ``default_step_s``.
+    """
+    text = str(source)
+    if text.startswith(SIMBENCH_PREFIX):
+        if step_s not in (None, SIMBENCH_STEP_S):
+            raise ConfigError(
+                f"profile_step_s={step_s!r}: SimBench profiles have "
+                f"{SIMBENCH_STEP_S} s rows; leave it unset"
+            )
+        code = text[len(SIMBENCH_PREFIX) :]
+        check_code(code, field="source")
+        return simbench_profiles(simbench_net(code))
+    return read_profile_file(source, step_s, default_step_s)
+
+
+def parse_column(name: str, where: str = "") -> Column:
+    """``"load_3"`` -> ("load", 3, "p_mw"); ``"load_3.q_mvar"`` -> ("load", 3, "q_mvar")."""
+    match = _COLUMN_RE.match(name)
+    if match is None:
+        raise ConfigError(
+            f"{where}column {name!r} is not <element>_<index>[.<attr>], "
+            f"e.g. 'load_3' or 'load_3.q_mvar'"
+        )
+    element, attr = match["element"], match["attr"]
+    if element not in ELEMENT_ATTRS:
+        raise ConfigError(
+            f"{where}column {name!r}: element type {element!r} is unknown; "
+            f"known: {', '.join(sorted(ELEMENT_ATTRS))}"
+        )
+    allowed = ELEMENT_ATTRS[element]
+    attr = allowed[0] if attr is None else attr
+    if attr not in allowed:
+        raise ConfigError(
+            f"{where}column {name!r}: attr {attr!r} is unknown for {element}; "
+            f"known: {', '.join(allowed)}"
+        )
+    return element, int(match["index"]), attr
+
+
+def read_profile_file(
+    path: str | Path, step_s: int | None = None, default_step_s: int | None = None
+) -> ProfileTable:
+    """Read a profile table from a CSV or Parquet file (chosen by suffix).
+
+    One column per element and attribute: ``load_3`` is load 3 ``p_mw`` (the element's first
+    attr in ELEMENT_ATTRS), ``load_3.q_mvar`` names the attr. Values are absolute, in
+    pandapower's units and signs [MW, Mvar, pu]. An optional ``t_s`` column [s] must start at 0
+    and be uniformly spaced; its spacing is the table's step. Without it, ``step_s`` is required.
+    """
+    path = Path(path)
+    where = f"profile file {str(path)!r}: "
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise ConfigError(f"{where}suffix {path.suffix!r} is unknown; known: {', '.join(SUFFIXES)}")
+    if not path.is_file():
+        raise ConfigError(f"{where}file does not exist")
+    try:
+        if suffix == ".csv":
+            _check_csv_header(path, where)
+            frame = pd.read_csv(path)
+        else:
+            frame = pd.read_parquet(path)
+    except (OSError, ValueError) as err:
+        raise ConfigError(f"{where}cannot be read as {suffix[1:]}: {err}") from err
+    frame.columns = [str(c) for c in frame.columns]
+    if len(frame) == 0:
+        raise ConfigError(f"{where}has no rows")
+    names = [c for c in frame.columns if c != T_COLUMN]
+    if not names:
+        raise ConfigError(f"{where}has no element columns, only {list(frame.columns)}")
+    columns = tuple(parse_column(name, where) for name in names)
+    if len(set(columns)) != len(columns):
+        dup = [n for n, c in zip(names, columns, strict=True) if columns.count(c) > 1]
+        raise ConfigError(f"{where}columns {dup} name the same element and attr")
+    step_s = _step_from_t_column(frame, step_s, where, default_step_s)
+    values = np.empty((len(frame), len(names)), dtype=np.float64)
+    for j, name in enumerate(names):
+        values[:, j] = _numeric(frame, name, where)
+    return ProfileTable(columns, values, step_s)
+
+
+def _check_csv_header(path: Path, where: str) -> None:
+    """pandas renames duplicate CSV headers ('a' -> 'a.1'): reject duplicates first."""
+    with path.open(newline="") as handle:
+        header = next(csv.reader(handle), [])
+    seen = {name for name in header if header.count(name) > 1}
+    if seen:
+        raise ConfigError(f"{where}columns {sorted(seen)} appear more than once")
+
+
+def _numeric(frame: pd.DataFrame, name: str, where: str) -> np.ndarray:
+    """Column ``name`` as finite float64, or a ConfigError naming the first bad row and value."""
+    raw = frame[name]
+    numbers = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(numbers)
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise ConfigError(
+            f"{where}column {name!r} row {row}: value {_show(raw.iloc[row])} is "
+            f"not allowed; values must be finite numbers"
+        )
+    return numbers
+
+
+def _show(value: object) -> str:
+    """A value for a message: numbers plainly (60, 0.5, nan), anything else as repr."""
+    if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
+        return f"{float(value):g}"
+    return repr(value)
+
+
+def _step_from_t_column(
+    frame: pd.DataFrame, step_s: int | None, where: str, default_step_s: int | None = None
+) -> int:
+    """The table's step [s]: the ``t_s`` column's, else ``step_s``, else ``default_step_s``."""
+    if step_s is None and (T_COLUMN not in frame.columns or len(frame) == 1):
+        step_s = default_step_s
+    if T_COLUMN not in frame.columns:
+        if step_s is None:
+            raise ConfigError(f"{where}has no {T_COLUMN!r} column, so step_s [s] must be given")
+        return step_s
+    t_s = _numeric(frame, T_COLUMN, where)
+    if t_s[0] != 0:
+        raise ConfigError(
+            f"{where}column {T_COLUMN!r} starts at {_show(t_s[0])}; it must start at 0"
+        )
+    if len(t_s) == 1:
+        if step_s is None:
+            raise ConfigError(f"{where}column {T_COLUMN!r} has one row, so step_s must be given")
+        return step_s
+    steps = np.diff(t_s)
+    first = steps[0]
+    if first <= 0 or first != int(first) or not (steps == first).all():
+        row = int(np.argmax(steps != first)) + 1 if first > 0 else 1
+        raise ConfigError(
+            f"{where}column {T_COLUMN!r} must rise uniformly by a whole number of "
+            f"seconds; row {row} has t_s={_show(t_s[row])} after "
+            f"{_show(t_s[row - 1])} (first step {_show(first)})"
+        )
+    if step_s is not None and step_s != int(first):
+        raise ConfigError(
+            f"{where}column {T_COLUMN!r} gives step {int(first)} s but step_s={step_s!r} was given"
+        )
+    return int(first)

@@ -1,0 +1,63 @@
+"""The command line: exit codes, one-line messages for bad input, no tracebacks."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cosim.cli import EXIT_BAD_INPUT, EXIT_OK, main
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_list_shows_builtin_scenarios(capsys):
+    assert main(["list"]) == EXIT_OK
+    assert "grid_profiles" in capsys.readouterr().out
+
+
+def test_config_shows_fields_and_defaults(capsys):
+    assert main(["config", "grid_profiles"]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "grid" in out and "'1-LV-rural1--0-sw'" in out and "step_s" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["run", "nosuch"], "scenario='nosuch' is unknown; known: grid_profiles"),
+        (["run", "no/such/file.py"], "scenario='no/such/file.py': no such file"),
+        (["run", "--set", "stepz=3"], "--set key='stepz' is unknown; known: "),
+        (["run", "--set", "steps=ten"], "steps='ten' must be an integer"),
+        (["run", "--set", "steps=-1"], "steps=-1 must be a positive integer"),
+        (["run", "--set", "on_diverge=maybe"], "on_diverge='maybe' is not allowed"),
+        (["run", "--set", "grid=1-LV-nowhere--0-sw"], "grid='1-LV-nowhere--0-sw'"),
+        (
+            ["run", "--set", "profiles=/no/such/profile.csv"],
+            "profiles='/no/such/profile.csv': no such file",
+        ),
+        (
+            ["run", str(DATA / "sgen_at_bus.py"), "--set", "bus=9999"],
+            "bus=9999 is not a bus of this net",
+        ),
+        (["validate", "--grid", "not-a-code"], "grid='not-a-code' is not a SimBench code"),
+    ],
+)
+def test_bad_input_is_one_clear_line_and_exit_2(args, message, capsys, tmp_path):
+    code = main([*args, "--out", str(tmp_path / "out")] if args[0] == "run" else args)
+    err = capsys.readouterr().err
+    assert code == EXIT_BAD_INPUT, err
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_real_process_exit_codes_and_no_traceback(tmp_path):
+    bad = subprocess.run(
+        [sys.executable, "-m", "cosim.cli", "run", "--set", "steps=x"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert bad.returncode == EXIT_BAD_INPUT
+    assert bad.stderr.strip() == "cosim: error: steps='x' must be an integer"
