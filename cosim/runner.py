@@ -7,6 +7,7 @@ at step N leaves steps 0..N-1 readable.
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +27,12 @@ from cosim.config import RunConfig, as_dict
 from cosim.errors import ConfigError, CosimError, SimulationError
 from cosim.results import SCHEMA, parts
 from cosim.scenario import Builder, Scenario, sim_config
+
+# keep the simulators up after the run: the runner shuts the world down itself, also after a
+# failure, so that every finalize (the recorder's last chunk) runs; older mosaik has no keyword
+_KEEP_OPEN = (
+    {"shutdown": False} if "shutdown" in inspect.signature(mosaik.World.run).parameters else {}
+)
 
 
 @dataclass(frozen=True)
@@ -122,7 +129,7 @@ def run(
             raise
         t1 = time.perf_counter()
         try:
-            world.run(until=cfg.until_s, print_progress=False, shutdown=False)
+            world.run(until=cfg.until_s, print_progress=False, **_KEEP_OPEN)
         except RemoteException as err:
             error = str(_remote_error(err))
         except CosimError as err:

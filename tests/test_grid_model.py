@@ -28,7 +28,8 @@ from pandapower.pypower.idx_bus import VM
 
 import simulators.grid.model as grid_model
 from cosim.errors import ConfigError, SimulationError
-from simulators.grid.model import ELEMENTS, GridModel, load_net
+from simulators.grid.model import ELEMENTS, GridModel
+from simulators.grid.nets import load_net
 
 REF_TOLERANCE_MVA = 1e-10
 ATOL = {"vm_pu": 1e-9, "va_degree": 1e-7, "loading_percent": 1e-6}  # MW, Mvar, kA: 1e-9

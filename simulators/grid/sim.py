@@ -21,7 +21,7 @@ from mosaik_api_v3.types import CreateResult, InputData, Meta, OutputData, Outpu
 
 from cosim.errors import ConfigError, SimulationError, unknown
 from cosim.simapi import Attr, model_meta, sim_meta
-from simulators.grid import model
+from simulators.grid import model, nets
 
 P_MW = Attr("p_mw", "MW", "active power; sign of the pandapower element type")
 Q_MVAR = Attr("q_mvar", "Mvar", "reactive power; sign follows p_mw of the same element")
@@ -115,7 +115,7 @@ class GridSim(mosaik_api_v3.Simulator):
     def _create_grid(self, num: int, grid: str) -> CreateResult:
         if num != 1 or self.grid is not None:
             raise ConfigError(f"num={num!r}: one Grid entity per grid simulator")
-        self.grid = model.GridModel(model.load_net(grid))
+        self.grid = model.GridModel(nets.load_net(grid))
         children = []
         for element in model.ELEMENTS:
             table = self.grid.net[element]

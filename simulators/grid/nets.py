@@ -1,0 +1,73 @@
+"""Where a grid comes from: a pandapower JSON file, a SimBench code or pandapower.networks."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+from pathlib import Path
+from typing import Any
+
+import pandapower as pp
+import pandapower.networks as pn
+from pandapower.auxiliary import pandapowerNet
+
+from cosim.errors import ConfigError
+from simulators import simbench_nets
+
+_FORMS = (
+    "allowed: a pandapower JSON file (path ending in .json); a SimBench code, e.g. "
+    "'1-LV-rural1--0-sw', '1-MV-rural--0-sw'; or a pandapower.networks function as `name` or "
+    "`name(key=literal, ...)`, e.g. 'create_cigre_network_lv', 'mv_oberrhein', "
+    "\"create_cigre_network_mv(with_der='all')\""
+)
+
+
+def load_net(source: str) -> pandapowerNet:
+    """A pandapower net from a JSON path, a SimBench code or a pandapower.networks function.
+
+    Raises ConfigError naming the field ``grid``, the value and the allowed forms.
+    """
+    if not isinstance(source, str) or not source.strip():
+        raise ConfigError(f"grid={source!r} is not a grid; {_FORMS}")
+    text = source.strip()
+    if text.endswith(".json"):
+        path = Path(text)
+        if not path.is_file():
+            raise ConfigError(f"grid={source!r}: no such file {str(path.resolve())!r}")
+        try:
+            return pp.from_json(str(path))
+        except (ValueError, KeyError, OSError) as exc:
+            raise ConfigError(f"grid={source!r}: not a pandapower JSON net ({exc})") from exc
+    call = _parse_call(text)
+    if call is not None:
+        name, args, kwargs = call
+        func = None if name.startswith("_") else getattr(pn, name, None)
+        if not inspect.isfunction(func) or not func.__module__.startswith(pn.__name__):
+            raise ConfigError(f"grid={source!r}: {name!r} is not in pandapower.networks; {_FORMS}")
+        try:
+            return func(*args, **kwargs)
+        except (TypeError, ValueError, KeyError) as exc:
+            raise ConfigError(f"grid={source!r}: pandapower.networks.{name} failed: {exc}") from exc
+    if text in simbench_nets.codes():
+        return simbench_nets.simbench_net(text)
+    raise ConfigError(f"grid={source!r} is not a grid; {_FORMS}")
+
+
+def _parse_call(text: str) -> tuple[str, list[Any], dict[str, Any]] | None:
+    """``name`` or ``name(literal, key=literal)`` parsed with ast (no eval); None otherwise."""
+    try:
+        node = ast.parse(text, mode="eval").body
+    except SyntaxError:
+        return None
+    if isinstance(node, ast.Name):
+        return node.id, [], {}
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+        return None
+    if any(kw.arg is None for kw in node.keywords):
+        raise ConfigError(f"grid={text!r}: ** arguments are not allowed; {_FORMS}")
+    try:
+        args = [ast.literal_eval(arg) for arg in node.args]
+        kwargs = {str(kw.arg): ast.literal_eval(kw.value) for kw in node.keywords}
+    except (ValueError, TypeError, SyntaxError) as exc:
+        raise ConfigError(f"grid={text!r}: arguments must be Python literals ({exc})") from exc
+    return node.func.id, args, kwargs
