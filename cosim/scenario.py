@@ -97,7 +97,7 @@ def sim_config(processes: bool, extra: dict[str, str] | None = None) -> dict[str
     for name, target in {**SIMULATORS, **(extra or {})}.items():
         if processes:
             package = target.split(":")[0].rsplit(".", 1)[0]
-            config[name] = {"cmd": f"%(python)s -m {package} %(addr)s"}
+            config[name] = {"cmd": f"%(python)s -m {package} --log-level warning %(addr)s"}
         else:
             config[name] = {"python": target}
     config["Recorder"] = {"python": RECORDER}  # the sink stays in-process: it owns the folder
