@@ -10,6 +10,10 @@ same quantities: every bus vm_pu, line and trafo loading_percent, ext_grid p_mw 
 - anchor: ConstControl + ``run_timeseries`` with an OutputWriter logging those quantities
   (``cosim.reference.run_pandapower_timeseries``).
 
+- second anchor, for reference only: the same loop logging only bus vm_pu and line
+  loading_percent, which lets pandapower take its own fast path (``only_v_results`` with batch
+  line results); logging ext_grid or trafo results rules that out.
+
 Both get a warm-up first (numba compiles on the first power flow of a process) and the best of
 ``--repeat`` runs counts. Printed: ms per step of each and the ratio cosim / pandapower
 (< 1 means cosim is faster).
@@ -54,10 +58,10 @@ def time_cosim(grid: str, steps: int, processes: bool) -> float:
     return wall_s
 
 
-def time_pandapower(grid: str, steps: int) -> float:
+def time_pandapower(grid: str, steps: int, logged: tuple = LOGGED) -> float:
     t0 = time.perf_counter()
     net = simbench_net(grid)
-    run_pandapower_timeseries(net, simbench_profiles(net), steps, STEP_S, logged=LOGGED)
+    run_pandapower_timeseries(net, simbench_profiles(net), steps, STEP_S, logged=logged)
     return time.perf_counter() - t0
 
 

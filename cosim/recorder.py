@@ -17,9 +17,16 @@ from tqdm import tqdm
 
 from cosim.errors import ConfigError
 from cosim.results import ChunkWriter
-from cosim.simapi import model_meta, sim_meta
+from cosim.simapi import model_meta, parse_params, sim_meta
 
 RECORDER_EID = "recorder"
+RECORDER_PARAMS: dict[str, Any] = {
+    "out_dir": "",
+    "step_s": 900,
+    "chunk_values": 2_000_000,
+    "progress_steps": 0,
+    "progress_desc": "",
+}
 META: Meta = sim_meta({"Recorder": model_meta([], any_inputs=True)})  # type: ignore[assignment]
 
 
@@ -35,22 +42,17 @@ class RecorderSim(mosaik_api_v3.Simulator):
         self._keys: list[tuple[str, str]] = []
         self._index: dict[tuple[str, str], int] = {}
 
-    def init(
-        self,
-        sid: str,
-        time_resolution: float = 1.0,
-        out_dir: str = "",
-        step_s: int = 900,
-        chunk_values: int = 2_000_000,
-        progress_steps: int = 0,
-        progress_desc: str = "",
-    ) -> Meta:
-        """``progress_steps > 0`` shows a progress bar over that many steps."""
+    def init(self, sid: str, time_resolution: float = 1.0, **sim_params: Any) -> Meta:
+        """Sim params: ``out_dir`` (the run's folder), ``step_s`` [s], ``chunk_values`` (values
+        per Parquet part), ``progress_steps`` (> 0 shows a progress bar over that many steps),
+        ``progress_desc`` (its label)."""
+        params = parse_params(sim_params, RECORDER_PARAMS, "recorder")
+        out_dir, chunk_values = params["out_dir"], params["chunk_values"]
         if not out_dir:
             raise ConfigError("out_dir='' must name the run's output folder")
         self.writer = ChunkWriter(Path(out_dir), chunk_values)
-        self.step_s = step_s
-        self._progress = (progress_steps, progress_desc)
+        self.step_s = params["step_s"]
+        self._progress = (params["progress_steps"], params["progress_desc"])
         return self.meta
 
     def setup_done(self) -> None:

@@ -112,9 +112,9 @@ def run(
     }
     manifest.write(out_dir, record)
     world = mosaik.World(
-        sim_config(processes),
+        sim_config(processes),  # type: ignore[arg-type]
         skip_greetings=True,
-        configure_logging=False,  # type: ignore[arg-type]
+        configure_logging=False,
     )
     t0 = time.perf_counter()
     error: str | None = None

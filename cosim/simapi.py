@@ -1,6 +1,6 @@
 """What every mosaik adapter in cosim shares: attribute declarations, meta, inputs, outputs.
 
-A leaf module (it imports nothing else from the project), so ``simulators/`` and
+A leaf module (it imports only ``cosim.errors``), so ``simulators/`` and
 ``controllers/`` may use it without reaching up into the framework.
 """
 
@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
+from cosim.errors import unknown
 
 API_VERSION = "3.0"
 
@@ -43,6 +45,20 @@ def model_meta(
 def sim_meta(models: Mapping[str, dict[str, Any]], *, kind: str = "time-based") -> dict[str, Any]:
     """The mosaik meta of a simulator with the given models."""
     return {"api_version": API_VERSION, "type": kind, "models": dict(models)}
+
+
+def parse_params(
+    given: Mapping[str, Any], defaults: Mapping[str, Any], what: str
+) -> dict[str, Any]:
+    """``defaults`` updated with ``given``; a key not in ``defaults`` is a ConfigError listing them.
+
+    Lets adapters keep mosaik's ``init(sid, time_resolution, **sim_params)`` and
+    ``create(num, model, **model_params)`` signatures and still refuse a misspelled parameter.
+    """
+    for key in given:
+        if key not in defaults:
+            raise unknown(f"{what} parameter", key, list(defaults))
+    return {**defaults, **given}
 
 
 def summed(values: Mapping[str, Any]) -> float:

@@ -20,7 +20,7 @@ def headline(folder: str | Path) -> list[tuple[str, str]]:
     vm = _of(data, "vm_pu", "bus_")
     if not vm.empty:
         energised = vm.where(vm > 0)
-        low, high = energised.stack().idxmin(), energised.stack().idxmax()
+        low, high = _where(energised, "min"), _where(energised, "max")
         lines.append(
             (
                 "bus voltage min / max",
@@ -30,7 +30,7 @@ def headline(folder: str | Path) -> list[tuple[str, str]]:
         )
     loading = _of(data, "loading_percent", "")
     if not loading.empty:
-        worst = loading.stack().idxmax()
+        worst = _where(loading, "max")
         lines.append(
             ("max branch loading", f"{loading.max().max():.1f} % ({worst[1]}, t={worst[0]} s)")
         )
@@ -49,6 +49,14 @@ def headline(folder: str | Path) -> list[tuple[str, str]]:
         failed = int((converged == 0).to_numpy().sum())
         lines.append(("power flows not converged", f"{failed} of {converged.size}"))
     return lines
+
+
+def _where(frame: pd.DataFrame, which: str) -> tuple[int, str]:
+    """(t_s, column) of the smallest or largest value of ``frame``."""
+    values = frame.to_numpy()
+    flat = np.nanargmin(values) if which == "min" else np.nanargmax(values)
+    row, col = np.unravel_index(flat, values.shape)
+    return int(frame.index[int(row)]), str(frame.columns[int(col)])
 
 
 def _of(data: pd.DataFrame, attr: str, prefix: str) -> pd.DataFrame:

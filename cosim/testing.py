@@ -19,7 +19,7 @@ import mosaik
 import mosaik_api_v3
 from mosaik_api_v3.types import CreateResult, InputData, Meta, OutputData, OutputRequest
 
-from cosim.simapi import model_meta, sim_meta
+from cosim.simapi import model_meta, parse_params, sim_meta
 
 
 class SeriesSim(mosaik_api_v3.Simulator):
@@ -31,15 +31,15 @@ class SeriesSim(mosaik_api_v3.Simulator):
         self.step_s = 1
         self._k = 0
 
-    def init(
-        self, sid: str, time_resolution: float = 1.0, step_s: int = 1, attrs: Sequence[str] = ()
-    ) -> Meta:
-        self.step_s = step_s
-        self.meta["models"]["Series"]["attrs"] = list(attrs)
+    def init(self, sid: str, time_resolution: float = 1.0, **sim_params: Any) -> Meta:
+        params = parse_params(sim_params, {"step_s": 1, "attrs": ()}, "series")
+        self.step_s = params["step_s"]
+        self.meta["models"]["Series"]["attrs"] = list(params["attrs"])
         return self.meta
 
-    def create(self, num: int, model: str, values: dict[str, list[Any]]) -> list[CreateResult]:
-        out = []
+    def create(self, num: int, model: str, **model_params: Any) -> list[CreateResult]:
+        values = parse_params(model_params, {"values": {}}, "Series")["values"]
+        out: list[CreateResult] = []
         for _ in range(num):
             eid = f"series_{len(self.series)}"
             self.series[eid] = values
@@ -70,11 +70,11 @@ class CollectorSim(mosaik_api_v3.Simulator):
         )
         self.collected = {}
 
-    def init(self, sid: str, time_resolution: float = 1.0) -> Meta:
+    def init(self, sid: str, time_resolution: float = 1.0, **sim_params: Any) -> Meta:
         CollectorSim.instances[sid] = self
         return self.meta
 
-    def create(self, num: int, model: str) -> list[CreateResult]:
+    def create(self, num: int, model: str, **model_params: Any) -> list[CreateResult]:
         return [{"eid": "collector", "type": "Collector", "rel": []}]
 
     def step(self, time: int, inputs: InputData, max_advance: int) -> None:

@@ -56,7 +56,7 @@ def compare(grid: str, steps: int, processes: bool = False) -> Report:
             raise SimulationError(f"co-simulation of {grid!r} failed: {outcome.error}")
         ours = load(outcome.out_dir)
     ours.columns = pd.MultiIndex.from_tuples(
-        [(entity.split(".", 1)[1], attr) for entity, attr in ours.columns]
+        [(str(col[0]).split(".", 1)[1], col[1]) for col in ours.columns]
     )
     net = simbench.get_simbench_net(grid)
     reference = run_pandapower_timeseries(net, simbench_profiles(net), steps, STEP_S)

@@ -20,7 +20,7 @@ import numpy as np
 from mosaik_api_v3.types import CreateResult, InputData, Meta, OutputData, OutputRequest
 
 from cosim.errors import ConfigError, SimulationError, unknown
-from cosim.simapi import Attr, model_meta, sim_meta
+from cosim.simapi import Attr, model_meta, parse_params, sim_meta
 from simulators.grid import model, nets
 
 P_MW = Attr("p_mw", "MW", "active power; sign of the pandapower element type")
@@ -53,6 +53,7 @@ INPUTS: dict[str, frozenset[str]] = {
     "switch": frozenset({"closed"}),
 }
 CREATABLE = ("Load", "Sgen", "Storage")
+ELEMENT_DEFAULTS: dict[str, Any] = {"bus": None, "p_mw": 0.0, "q_mvar": 0.0, "name": None}
 ON_DIVERGE = ("stop", "continue")
 GRID_EID = "grid"
 
@@ -62,7 +63,7 @@ META: Meta = sim_meta(  # type: ignore[assignment]
         **{
             etype: model_meta(
                 attrs,
-                params=["bus", "p_mw", "q_mvar", "name"] if etype in CREATABLE else [],
+                params=list(ELEMENT_DEFAULTS) if etype in CREATABLE else [],
                 public=etype in CREATABLE,
             )
             for etype, (_, attrs) in ENTITY_TYPES.items()
@@ -88,13 +89,10 @@ class GridSim(mosaik_api_v3.Simulator):
         self._results: dict[tuple[str, str], dict[int, float]] = {}
         self._converged = True
 
-    def init(
-        self,
-        sid: str,
-        time_resolution: float = 1.0,
-        step_s: int = 900,
-        on_diverge: str = "stop",
-    ) -> Meta:
+    def init(self, sid: str, time_resolution: float = 1.0, **sim_params: Any) -> Meta:
+        """Sim params: ``step_s`` [s] (900), ``on_diverge`` (``stop`` or ``continue``)."""
+        params = parse_params(sim_params, {"step_s": 900, "on_diverge": "stop"}, "grid sim")
+        step_s, on_diverge = params["step_s"], params["on_diverge"]
         if time_resolution != 1.0:
             raise ConfigError(f"time_resolution={time_resolution!r} must be 1.0 (1 tick = 1 s)")
         if not isinstance(step_s, int) or step_s <= 0:
@@ -104,12 +102,14 @@ class GridSim(mosaik_api_v3.Simulator):
         self.step_s, self.on_diverge = step_s, on_diverge
         return self.meta
 
-    def create(self, num: int, model_name: str, **params: Any) -> list[CreateResult]:
-        if model_name == "Grid":
-            return [self._create_grid(num, **params)]
+    def create(self, num: int, model: str, **model_params: Any) -> list[CreateResult]:
+        if model == "Grid":
+            params = parse_params(model_params, {"grid": None}, "Grid")
+            return [self._create_grid(num, params["grid"])]
         if self.grid is None:
-            raise ConfigError(f"create {model_name} after the Grid entity: no grid loaded yet")
-        element = ENTITY_TYPES[model_name][0]
+            raise ConfigError(f"create {model} after the Grid entity: no grid loaded yet")
+        element = ENTITY_TYPES[model][0]
+        params = parse_params(model_params, ELEMENT_DEFAULTS, model)
         return [self._create_element(element, **params) for _ in range(num)]
 
     def _create_grid(self, num: int, grid: str) -> CreateResult:
@@ -177,9 +177,12 @@ class GridSim(mosaik_api_v3.Simulator):
                         f"input {attr!r} of {eid!r} has several sources {sorted(sources)}"
                     )
         for (element, column), by_idx in grouped.items():
-            idx = np.fromiter(by_idx.keys(), dtype=np.int64, count=len(by_idx))
-            values = np.fromiter(by_idx.values(), dtype=np.float64, count=len(by_idx))
-            self.grid.set_values(element, column, idx, values)
+            self.grid.set_values(
+                element,
+                column,
+                np.fromiter(by_idx.keys(), dtype=np.int64, count=len(by_idx)),
+                np.fromiter(by_idx.values(), dtype=np.float64, count=len(by_idx)),
+            )
 
     def get_data(self, outputs: OutputRequest) -> OutputData:
         data: OutputData = {}
