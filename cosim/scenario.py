@@ -16,7 +16,7 @@ import importlib
 import importlib.util
 import pkgutil
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -33,6 +33,11 @@ BUILTIN_PACKAGE = "scenarios"
 SIMULATORS: dict[str, str] = {
     "Grid": "simulators.grid.sim:GridSim",
     "Profiles": "simulators.profiles.sim:ProfilesSim",
+    "PV": "simulators.pv.sim:PVSim",
+    "Battery": "simulators.battery.sim:BatterySim",
+    "EV": "simulators.ev.sim:EVSim",
+    "CHP": "simulators.chp.sim:ChpSim",
+    "FlexLoad": "simulators.flexload.sim:FlexLoadSim",
 }
 RECORDER = "cosim.recorder:RecorderSim"
 
@@ -115,16 +120,50 @@ class Builder:
     def start(self, sim_name: str, **params: Any) -> Any:
         """Start one of cosim's simulators by its mosaik name (``Grid``, ``Profiles``...).
 
-        ``step_s`` defaults to the Config's step size.
+        ``step_s`` and ``start`` default to the Config's step size and start.
         """
         if sim_name not in SIMULATORS:
             raise unknown("simulator", sim_name, list(SIMULATORS))
         params.setdefault("step_s", self.cfg.step_s)
+        params.setdefault("start", self.cfg.start)
         return self.world.start(sim_name, **params)
 
     def connect(self, src: Any, dest: Any, *attrs: str | tuple[str, str], **options: Any) -> None:
         """``world.connect`` for one pair of entities."""
         self.world.connect(src, dest, *attrs, **options)
+
+    def attach(
+        self,
+        grid_sim: Any,
+        units: Sequence[Any],
+        element: str,
+        buses: Sequence[int],
+        attrs: Sequence[str] = ("p_mw", "q_mvar"),
+    ) -> list[Any]:
+        """Create a grid ``element`` (``load``, ``sgen``, ``storage``) at each bus, fed by its unit.
+
+        The unit's ``attrs`` flow to the new element every step (same step, no shift); its
+        full id is the element's name in the net. Returns the new grid entities.
+        """
+        models = {"load": "Load", "sgen": "Sgen", "storage": "Storage"}
+        if element not in models:
+            raise unknown("element", element, list(models))
+        if len(units) != len(buses):
+            raise ConfigError(f"{len(units)} units but {len(buses)} buses: give one bus per unit")
+        created = []
+        for unit, bus in zip(units, buses, strict=True):
+            target = getattr(grid_sim, models[element])(bus=int(bus), name=unit.full_id)
+            self.world.connect(unit, target, *attrs)
+            created.append(target)
+        return created
+
+    def feed_back(self, src: Any, dest: Any, *attrs: str, initial: dict[str, Any]) -> None:
+        """Connect ``src`` to ``dest`` one step late (measured at t, used at t + step).
+
+        For values that flow against the data flow of a step, such as a bus voltage going back
+        to the unit that feeds the bus. ``initial`` holds each attr's value for the first step.
+        """
+        self.world.connect(src, dest, *attrs, time_shifted=True, initial_data=initial)
 
     def record(self, entities: Iterable[Any], *attrs: str) -> int:
         """Record ``attrs`` of every entity (each must provide them); returns the count."""

@@ -36,8 +36,8 @@ ATOL = {"vm_pu": 1e-9, "va_degree": 1e-7, "loading_percent": 1e-6}  # MW, Mvar, 
 DEFAULT_RUNPP_ATOL = {"vm_pu": 1e-7, "va_degree": 1e-5, "loading_percent": 1e-4}
 COMPARED = {  # element -> results compared with net.res_<element>
     "bus": ("vm_pu", "va_degree"),
-    "line": ("loading_percent", "p_from_mw", "q_from_mvar", "i_ka"),
-    "trafo": ("loading_percent", "p_hv_mw", "q_hv_mvar"),
+    "line": ("loading_percent", "p_from_mw", "q_from_mvar", "i_ka", "pl_mw"),
+    "trafo": ("loading_percent", "p_hv_mw", "q_hv_mvar", "pl_mw"),
     "ext_grid": ("p_mw", "q_mvar"),
     "load": ("p_mw", "q_mvar"),
     "sgen": ("p_mw", "q_mvar"),

@@ -30,7 +30,10 @@ def test_entities_are_named_by_element_and_index_with_name_in_extra_info():
     for element in ("bus", "line", "trafo", "switch", "load", "sgen", "ext_grid"):
         for idx, name in net[element]["name"].items():
             child = eids[f"{element}_{idx}"]
-            assert child["extra_info"] == {"name": name, "index": idx}
+            info = {"name": name, "index": idx}
+            if element not in ("bus", "line", "trafo", "switch"):
+                info["bus"] = int(net[element].at[idx, "bus"])
+            assert child["extra_info"] == info
     assert len(eids) == sum(
         len(net[e])
         for e in ("bus", "line", "trafo", "switch", "load", "sgen", "storage", "gen", "ext_grid")

@@ -269,7 +269,7 @@ def test_adapter_plays_simbench_profiles(net: Any) -> None:
         ({"time_resolution": 0.5}, "time_resolution=0.5"),
         ({"step_s": 0}, "step_s=0 must be a positive int"),
         ({"step_s": 900.0}, "step_s=900.0 must be a positive int"),
-        ({"step": 900}, "sim param='step' is unknown; known: step_s"),
+        ({"step": 900}, "sim param='step' is unknown; known: start, step_s"),
     ],
 )
 def test_adapter_init_errors(init: dict[str, Any], match: str) -> None:

@@ -38,8 +38,8 @@ POWER_COLUMNS = {**dict.fromkeys(INJECTIONS, ("p_mw", "q_mvar")), "gen": ("p_mw"
 TOPOLOGY_COLUMNS: tuple[str, ...] = ("closed", "in_service")
 RESULTS: dict[str, tuple[str, ...]] = {
     "bus": ("vm_pu", "va_degree"),
-    "line": ("loading_percent", "p_from_mw", "q_from_mvar", "i_ka"),
-    "trafo": ("loading_percent", "p_hv_mw", "q_hv_mvar"),
+    "line": ("loading_percent", "p_from_mw", "q_from_mvar", "i_ka", "pl_mw"),
+    "trafo": ("loading_percent", "p_hv_mw", "q_hv_mvar", "pl_mw"),
     "switch": ("closed",),
     "ext_grid": ("p_mw", "q_mvar"),
     **{element: ("p_mw", "q_mvar") for element in ("load", "sgen", "storage", "gen")},
@@ -308,6 +308,8 @@ class GridModel:
             return _take(self._p_ft_mw[:, 0], rows, on)
         if attr in ("q_from_mvar", "q_hv_mvar"):
             return _take(self._q_ft_mvar[:, 0], rows, on)
+        if attr == "pl_mw":  # active losses: what enters at both ends
+            return _take(self._p_ft_mw.sum(axis=1), rows, on)
         i_ft_ka = np.zeros((len(rows), 2))
         i_ft_ka[on] = self._i_ft_ka[rows[on]]
         if element == "line":  # results_branch._get_line_results

@@ -28,6 +28,7 @@ Q_MVAR = Attr("q_mvar", "Mvar", "reactive power; sign follows p_mw of the same e
 VM_PU = Attr("vm_pu", "p.u.", "voltage magnitude; 0 when de-energised")
 VA_DEGREE = Attr("va_degree", "deg", "voltage angle; 0 when de-energised")
 LOADING_PERCENT = Attr("loading_percent", "%", "branch loading against its thermal limit")
+PL_MW = Attr("pl_mw", "MW", "branch active power losses")
 CLOSED = Attr("closed", "-", "switch state, input and output (True = closed)")
 IN_SERVICE = Attr("in_service", "-", "element in service, input and output")
 CONVERGED = Attr("converged", "-", "the power flow of this step converged")
@@ -35,8 +36,8 @@ CONVERGED = Attr("converged", "-", "the power flow of this step converged")
 # entity type -> (pandapower element, exchanged attributes); inputs are the subset in INPUTS
 ENTITY_TYPES: dict[str, tuple[str, tuple[Attr, ...]]] = {
     "Bus": ("bus", (VM_PU, VA_DEGREE, IN_SERVICE)),
-    "Line": ("line", (LOADING_PERCENT, IN_SERVICE)),
-    "Trafo": ("trafo", (LOADING_PERCENT, IN_SERVICE)),
+    "Line": ("line", (LOADING_PERCENT, PL_MW, IN_SERVICE)),
+    "Trafo": ("trafo", (LOADING_PERCENT, PL_MW, IN_SERVICE)),
     "Switch": ("switch", (CLOSED,)),
     "Load": ("load", (P_MW, Q_MVAR, IN_SERVICE)),
     "Sgen": ("sgen", (P_MW, Q_MVAR, IN_SERVICE)),
@@ -90,8 +91,11 @@ class GridSim(mosaik_api_v3.Simulator):
         self._converged = True
 
     def init(self, sid: str, time_resolution: float = 1.0, **sim_params: Any) -> Meta:
-        """Sim params: ``step_s`` [s] (900), ``on_diverge`` (``stop`` or ``continue``)."""
-        params = parse_params(sim_params, {"step_s": 900, "on_diverge": "stop"}, "grid sim")
+        """Sim params: ``step_s`` [s] (900), ``on_diverge`` (``stop`` or ``continue``), ``start``
+        (the scenario's start; the grid does not depend on it)."""
+        params = parse_params(
+            sim_params, {"step_s": 900, "on_diverge": "stop", "start": None}, "grid sim"
+        )
         step_s, on_diverge = params["step_s"], params["on_diverge"]
         if time_resolution != 1.0:
             raise ConfigError(f"time_resolution={time_resolution!r} must be 1.0 (1 tick = 1 s)")
@@ -139,7 +143,14 @@ class GridSim(mosaik_api_v3.Simulator):
     def _entity(self, element: str, idx: int, name: object) -> CreateResult:
         eid = entity_id(element, idx)
         self._where[eid] = (element, idx)
-        info = {"name": None if name is None or name != name else str(name), "index": idx}
+        info: dict[str, Any] = {
+            "name": None if name is None or name != name else str(name),
+            "index": idx,
+        }
+        assert self.grid is not None
+        table = self.grid.net[element]
+        if "bus" in table.columns and element != "switch":  # the bus an element hangs on
+            info["bus"] = int(table.at[idx, "bus"])
         return {"eid": eid, "type": TYPE_OF_ELEMENT[element], "rel": [], "extra_info": info}
 
     def step(self, time: int, inputs: InputData, max_advance: int) -> int:

@@ -40,7 +40,7 @@ ELEMENT_ATTRS = tuple(
 
 PROFILES_EID = "profiles"
 MODEL_PARAMS = ("source", "profile_step_s")
-SIM_PARAMS = ("step_s",)
+SIM_PARAMS = ("step_s", "start")  # start: accepted like every cosim simulator; unused
 
 META: Meta = sim_meta(  # type: ignore[assignment]
     {

@@ -1,0 +1,90 @@
+"""Energy balance of a run, from its results folder only.
+
+Grid side (pandapower signs, recorded on the grid simulator's entities):
+
+    import - export + generation = consumption + storage charging + grid losses  (+ residual)
+
+where generation is every sgen's p_mw, consumption every load's, storage charging every storage
+element's (batteries and EV chargers) and grid losses every line's and trafo's ``pl_mw``. The
+residual is what the power flow leaves open: 0 to its tolerance when every element is recorded.
+Generation and storage are split by the simulator that drives them (``PV-0.pv_3`` is PV) using
+the unit-side outputs; what no unit drives (a SimBench grid's own sgens) is "other".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+import pandas as pd
+
+from cosim.results import load, read_manifest
+from cosim.units import SECONDS_PER_HOUR
+
+# simulator name (the part of a sim id before "-") -> balance line it feeds, unit side
+UNIT_KINDS = {"PV": "pv", "CHP": "chp", "Battery": "battery", "EV": "ev"}
+
+
+@dataclass(frozen=True)
+class EnergyBalance:
+    """Energies over the run [MWh]."""
+
+    import_mwh: float
+    export_mwh: float
+    generation_mwh: float
+    pv_mwh: float
+    chp_mwh: float
+    other_generation_mwh: float
+    consumption_mwh: float
+    storage_charging_mwh: float  # net, all storage elements (batteries and EVs)
+    battery_mwh: float  # net into batteries (charged - discharged)
+    ev_mwh: float  # net into EVs
+    grid_losses_mwh: float
+    residual_mwh: float
+
+    def rows(self) -> list[tuple[str, float]]:
+        return [(f.name.removesuffix("_mwh").replace("_", " "), getattr(self, f.name))
+                for f in fields(self)]
+
+
+def _grid_sum(data: pd.DataFrame, prefix: str, attr: str) -> pd.Series:
+    cols = [c for c in data.columns
+            if c[1] == attr and c[0].split(".", 1)[-1].startswith(prefix)
+            and c[0].split(".", 1)[0].startswith("Grid")]
+    return data[cols].sum(axis=1) if cols else pd.Series(0.0, index=data.index)
+
+
+def _unit_sum(data: pd.DataFrame, kind: str) -> pd.Series:
+    cols = [c for c in data.columns if c[1] == "p_mw" and c[0].split("-", 1)[0] == kind]
+    return data[cols].sum(axis=1) if cols else pd.Series(0.0, index=data.index)
+
+
+def energy_balance(folder: str | Path) -> EnergyBalance:
+    """The grid-side energy balance of a run, split by unit type."""
+    data = load(folder, attrs=["p_mw", "pl_mw"]).fillna(0.0)
+    step_h = read_manifest(folder)["step_s"] / SECONDS_PER_HOUR
+
+    def mwh(series: pd.Series) -> float:
+        return float(series.sum() * step_h) + 0.0
+
+    slack = _grid_sum(data, "ext_grid_", "p_mw")
+    sgen = _grid_sum(data, "sgen_", "p_mw")
+    pv, chp = _unit_sum(data, "PV"), _unit_sum(data, "CHP")
+    storage = _grid_sum(data, "storage_", "p_mw")
+    losses = _grid_sum(data, "line_", "pl_mw") + _grid_sum(data, "trafo_", "pl_mw")
+    consumption = _grid_sum(data, "load_", "p_mw")
+    residual = slack + sgen - consumption - storage - losses
+    return EnergyBalance(
+        import_mwh=mwh(slack.clip(lower=0)),
+        export_mwh=mwh((-slack).clip(lower=0)),
+        generation_mwh=mwh(sgen),
+        pv_mwh=mwh(pv),
+        chp_mwh=mwh(chp),
+        other_generation_mwh=mwh(sgen - pv - chp),
+        consumption_mwh=mwh(consumption),
+        storage_charging_mwh=mwh(storage),
+        battery_mwh=mwh(_unit_sum(data, "Battery")),
+        ev_mwh=mwh(_unit_sum(data, "EV")),
+        grid_losses_mwh=mwh(losses),
+        residual_mwh=mwh(residual),
+    )

@@ -1,0 +1,221 @@
+"""A neighbourhood on a real LV grid: PV, home batteries, EVs, a CHP and flexible household loads.
+
+Every house is one of the grid's loads; a seeded draw decides which houses have PV, which of
+those a home battery, which an EV, and where the CHP stands. Wiring (same step unless marked)::
+
+    Profiles-0.load_<i>  --p_base_mw, q_base_mvar--> FlexLoad-0.flexload_<k>
+    FlexLoad-0.flexload_<k> --p_mw, q_mvar-->       Grid-0.load_<i>       (the house)
+    Profiles-0.sgen_<i>  --p_mw-->                  Grid-0.sgen_<i>       (the grid's own sgens)
+    PV-0.pv_<k>          --p_mw, q_mvar-->          Grid-0.sgen_<new>     at the house's bus
+    EV-0.ev_<k>          --p_mw-->                  Grid-0.storage_<new>  at the house's bus
+    Battery-0.battery_<k> --p_mw-->                 Grid-0.storage_<new>  at the house's bus
+    FlexLoad, EV (house demand) --p_mw--> Battery p_load_mw;  PV --p_mw--> Battery p_gen_mw
+    CHP-0.chp_<k>        --p_mw, q_mvar-->          Grid-0.sgen_<new>
+    Grid-0.bus_<b>       --vm_pu (one step late)--> PV-0.pv_<k>   (for Q(U))
+
+The home batteries run in self-consumption mode (charge the house's surplus, cover its deficit);
+EVs charge uncontrolled on arrival; the CHP is heat-led. Every grid element's power, every
+branch's losses and every unit's state are recorded, so the energy balance closes from the
+results folder alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from cosim.config import RunConfig
+from cosim.errors import ConfigError
+from cosim.scenario import Builder
+
+
+@dataclass(frozen=True)
+class Config(RunConfig):
+    """neighbourhood parameters (powers per unit, in MW and MWh as pandapower).
+
+    Attributes
+    ----------
+    grid : str
+        SimBench LV code; its loads are the houses and its profiles their demand.
+    pv_share_frac, battery_share_frac, ev_share_frac : float
+        Share of houses with PV, of PV houses with a battery, of houses with an EV [0..1].
+    pv_p_peak_mw : float
+        DC peak power of each PV system [MW].
+    battery_e_mwh, battery_p_mw : float
+        Usable capacity [MWh] and charge/discharge power limit [MW] of each home battery.
+    ev_p_charger_mw : float
+        Charger limit of each EV [MW].
+    chp_count, chp_p_el_mw, chp_e_heat_annual_mwh : int, float, float
+        CHP units, their electrical rating [MW] and the annual heat demand each serves [MWh].
+    flex_share_frac : float
+        Share of each house's demand that can be shifted [0..1].
+    weather : str
+        CSV/Parquet weather file for PV; empty: clear sky at the PV default site.
+    """
+
+    grid: str = "1-LV-rural1--0-sw"
+    pv_share_frac: float = 0.6
+    pv_p_peak_mw: float = 0.008
+    battery_share_frac: float = 0.5
+    battery_e_mwh: float = 0.010
+    battery_p_mw: float = 0.005
+    ev_share_frac: float = 0.4
+    ev_p_charger_mw: float = 0.011
+    chp_count: int = 1
+    chp_p_el_mw: float = 0.02
+    chp_e_heat_annual_mwh: float = 250.0
+    flex_share_frac: float = 0.1
+    weather: str = ""
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for name in ("pv_share_frac", "battery_share_frac", "ev_share_frac", "flex_share_frac"):
+            if not 0.0 <= (value := getattr(self, name)) <= 1.0:
+                raise ConfigError(f"{name}={value!r} must be in [0, 1]")
+        for name in (
+            "pv_p_peak_mw",
+            "battery_e_mwh",
+            "battery_p_mw",
+            "ev_p_charger_mw",
+            "chp_p_el_mw",
+            "chp_e_heat_annual_mwh",
+        ):
+            if not (value := getattr(self, name)) > 0:
+                raise ConfigError(f"{name}={value!r} must be > 0")
+        if self.chp_count < 0:
+            raise ConfigError(f"chp_count={self.chp_count!r} must be >= 0")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Which houses (positions in the grid's load table) have which unit."""
+
+    pv: np.ndarray
+    battery: np.ndarray  # a subset of pv
+    ev: np.ndarray
+    chp: np.ndarray
+
+
+def layout(n_houses: int, cfg: Config) -> Layout:
+    """The seeded draw of unit locations: same seed, same neighbourhood."""
+    rng = np.random.default_rng(cfg.seed)
+
+    def pick(pool: np.ndarray, share: float) -> np.ndarray:
+        return np.sort(rng.choice(pool, size=round(share * len(pool)), replace=False))
+
+    houses = np.arange(n_houses)
+    pv = pick(houses, cfg.pv_share_frac)
+    return Layout(
+        pv=pv,
+        battery=pick(pv, cfg.battery_share_frac),
+        ev=pick(houses, cfg.ev_share_frac),
+        chp=np.sort(rng.choice(houses, size=min(cfg.chp_count, n_houses), replace=False)),
+    )
+
+
+def build(b: Builder, cfg: Config) -> None:
+    grid_sim = b.start("Grid")
+    grid = grid_sim.Grid(grid=cfg.grid)
+    elements = {e.eid: e for e in grid.children}
+    profiles = b.start("Profiles").Profiles(source=f"simbench:{cfg.grid}")
+    houses = sorted(
+        (e for e in grid.children if e.type == "Load"), key=lambda e: e.extra_info["index"]
+    )
+    where = layout(len(houses), cfg)
+
+    # households: SimBench demand through the flexible-load simulator into the grid's loads
+    flex = b.start("FlexLoad").FlexLoad.create(len(houses), flex_share_frac=cfg.flex_share_frac)
+    series = {s.eid: s for s in profiles.children}
+    for house, unit in zip(houses, flex, strict=True):
+        attrs = series[house.eid].extra_info["attrs"]
+        b.connect(
+            series[house.eid],
+            unit,
+            *((a, a.replace("p_mw", "p_base_mw").replace("q_mvar", "q_base_mvar")) for a in attrs),
+        )
+        b.connect(unit, house, "p_mw", "q_mvar")
+    for s in profiles.children:  # the grid's own generators keep their SimBench profiles
+        if not s.eid.startswith("load_"):
+            b.connect(s, elements[s.eid], *s.extra_info["attrs"])
+    buses = [h.extra_info["bus"] for h in houses]
+
+    pv = (
+        b.start("PV", weather=cfg.weather).PV.create(len(where.pv), p_dc_peak_mw=cfg.pv_p_peak_mw)
+        if len(where.pv)
+        else []
+    )
+    pv_grid = b.attach(grid_sim, pv, "sgen", [buses[h] for h in where.pv])
+    for unit, h in zip(pv, where.pv, strict=True):
+        b.feed_back(elements[f"bus_{buses[h]}"], unit, "vm_pu", initial={"vm_pu": 1.0})
+
+    ev = (
+        b.start("EV", seed=cfg.seed).EV.create(len(where.ev), p_charger_max_mw=cfg.ev_p_charger_mw)
+        if len(where.ev)
+        else []
+    )
+    ev_grid = b.attach(grid_sim, ev, "storage", [buses[h] for h in where.ev], attrs=("p_mw",))
+
+    battery = (
+        b.start("Battery").Battery.create(
+            len(where.battery),
+            e_max_mwh=cfg.battery_e_mwh,
+            p_charge_max_mw=cfg.battery_p_mw,
+            p_discharge_max_mw=cfg.battery_p_mw,
+            mode="self_consumption",
+        )
+        if len(where.battery)
+        else []
+    )
+    battery_grid = b.attach(
+        grid_sim, battery, "storage", [buses[h] for h in where.battery], attrs=("p_mw",)
+    )
+    pv_of = dict(zip(where.pv.tolist(), pv, strict=True))
+    ev_of = dict(zip(where.ev.tolist(), ev, strict=True))
+    for unit, h in zip(battery, where.battery.tolist(), strict=True):
+        b.connect(flex[h], unit, ("p_mw", "p_load_mw"))
+        b.connect(pv_of[h], unit, ("p_mw", "p_gen_mw"))
+        if h in ev_of:
+            b.connect(ev_of[h], unit, ("p_mw", "p_load_mw"))
+
+    chp = (
+        b.start("CHP").CHP.create(
+            len(where.chp), p_el_max_mw=cfg.chp_p_el_mw, e_heat_annual_mwh=cfg.chp_e_heat_annual_mwh
+        )
+        if len(where.chp)
+        else []
+    )
+    chp_grid = b.attach(grid_sim, chp, "sgen", [buses[h] for h in where.chp])
+
+    _record(b, grid, pv, battery, ev, chp, flex, [*pv_grid, *ev_grid, *battery_grid, *chp_grid])
+
+
+def _record(
+    b: Builder, grid: Any, pv: list, battery: list, ev: list, chp: list, flex: list, added: list
+) -> None:
+    by_type: dict[str, list] = {}
+    for e in [*grid.children, *added]:
+        by_type.setdefault(e.type, []).append(e)
+    b.record(by_type.get("Bus", []), "vm_pu")
+    b.record(by_type.get("Line", []) + by_type.get("Trafo", []), "loading_percent", "pl_mw")
+    b.record(by_type.get("ExtGrid", []), "p_mw", "q_mvar")
+    b.record(by_type.get("Load", []) + by_type.get("Sgen", []) + by_type.get("Storage", []), "p_mw")
+    b.record([grid], "converged")
+    b.record(pv, "p_mw", "q_mvar", "p_available_mw", "p_curtailed_mw")
+    b.record(battery, "p_mw", "soc_frac", "e_mwh", "p_loss_mw")
+    b.record(ev, "p_mw", "soc_frac", "connected", "e_unmet_mwh")
+    b.record(
+        chp, "p_mw", "p_th_mw", "p_boiler_th_mw", "p_heat_demand_mw", "p_fuel_mw", "e_tank_mwh"
+    )
+    b.record(flex, "p_mw", "p_reduced_mw", "e_backlog_mwh")
+
+
+def main() -> None:
+    from cosim.cli import main_for
+
+    main_for(__file__)
+
+
+if __name__ == "__main__":
+    main()
