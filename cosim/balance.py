@@ -40,32 +40,47 @@ class EnergyBalance:
     battery_mwh: float  # net into batteries (charged - discharged)
     ev_mwh: float  # net into EVs
     grid_losses_mwh: float
+    unit_losses_mwh: float  # conversion and self-discharge losses of batteries and EVs
     residual_mwh: float
 
     def rows(self) -> list[tuple[str, float]]:
-        return [(f.name.removesuffix("_mwh").replace("_", " "), getattr(self, f.name))
-                for f in fields(self)]
+        return [
+            (f.name.removesuffix("_mwh").replace("_", " "), getattr(self, f.name))
+            for f in fields(self)
+        ]
 
 
 def _grid_sum(data: pd.DataFrame, prefix: str, attr: str) -> pd.Series:
-    cols = [c for c in data.columns
-            if c[1] == attr and c[0].split(".", 1)[-1].startswith(prefix)
-            and c[0].split(".", 1)[0].startswith("Grid")]
+    cols = [
+        c
+        for c in data.columns
+        if c[1] == attr
+        and c[0].split(".", 1)[-1].startswith(prefix)
+        and c[0].split(".", 1)[0].startswith("Grid")
+    ]
     return data[cols].sum(axis=1) if cols else pd.Series(0.0, index=data.index)
 
 
-def _unit_sum(data: pd.DataFrame, kind: str) -> pd.Series:
-    cols = [c for c in data.columns if c[1] == "p_mw" and c[0].split("-", 1)[0] == kind]
+def _unit_sum(data: pd.DataFrame, kind: str, attr: str = "p_mw") -> pd.Series:
+    cols = [c for c in data.columns if c[1] == attr and c[0].split("-", 1)[0] == kind]
     return data[cols].sum(axis=1) if cols else pd.Series(0.0, index=data.index)
+
+
+BALANCE_ATTRS = ("p_mw", "pl_mw", "p_loss_mw")
 
 
 def energy_balance(folder: str | Path) -> EnergyBalance:
-    """The grid-side energy balance of a run, split by unit type."""
-    data = load(folder, attrs=["p_mw", "pl_mw"]).fillna(0.0)
-    step_h = read_manifest(folder)["step_s"] / SECONDS_PER_HOUR
+    """The grid-side energy balance of a run folder, split by unit type."""
+    return balance_of(load(folder, attrs=BALANCE_ATTRS), read_manifest(folder)["step_s"])
+
+
+def balance_of(data: pd.DataFrame, step_s: int) -> EnergyBalance:
+    """The energy balance of results (columns (entity, attr)) with steps of ``step_s`` [s]."""
+    data = data.fillna(0.0)
+    step_h = step_s / SECONDS_PER_HOUR
 
     def mwh(series: pd.Series) -> float:
-        return float(series.sum() * step_h) + 0.0
+        return float(series.sum() * step_h)
 
     slack = _grid_sum(data, "ext_grid_", "p_mw")
     sgen = _grid_sum(data, "sgen_", "p_mw")
@@ -86,5 +101,8 @@ def energy_balance(folder: str | Path) -> EnergyBalance:
         battery_mwh=mwh(_unit_sum(data, "Battery")),
         ev_mwh=mwh(_unit_sum(data, "EV")),
         grid_losses_mwh=mwh(losses),
+        unit_losses_mwh=mwh(
+            _unit_sum(data, "Battery", "p_loss_mw") + _unit_sum(data, "EV", "p_loss_mw")
+        ),
         residual_mwh=mwh(residual),
     )

@@ -7,15 +7,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cosim.balance import BALANCE_ATTRS, balance_of
 from cosim.results import load, read_manifest
 from cosim.runner import RunOutcome
 from cosim.units import SECONDS_PER_HOUR
 
+HEADLINE_ATTRS = ("vm_pu", "loading_percent", "p_mw", "converged", *BALANCE_ATTRS)
+
 
 def headline(folder: str | Path) -> list[tuple[str, str]]:
-    """(label, value) lines: voltage range, worst loading, grid exchange, convergence."""
-    data = load(folder, attrs=["vm_pu", "loading_percent", "p_mw", "converged"])
-    step_h = read_manifest(folder)["step_s"] / SECONDS_PER_HOUR
+    """(label, value) lines: voltages, loading, grid exchange, convergence, energy balance."""
+    data = load(folder, attrs=HEADLINE_ATTRS)
+    step_s = read_manifest(folder)["step_s"]
+    step_h = step_s / SECONDS_PER_HOUR
     lines: list[tuple[str, str]] = []
     vm = _of(data, "vm_pu", "bus_")
     if not vm.empty:
@@ -34,8 +38,9 @@ def headline(folder: str | Path) -> list[tuple[str, str]]:
         lines.append(
             ("max branch loading", f"{loading.max().max():.1f} % ({worst[1]}, t={worst[0]} s)")
         )
+    balance = balance_lines(data, step_s)
     slack = _of(data, "p_mw", "ext_grid_")
-    if not slack.empty:
+    if not slack.empty and not balance:
         p_mw = slack.sum(axis=1).to_numpy()
         lines.append(
             (
@@ -48,7 +53,26 @@ def headline(folder: str | Path) -> list[tuple[str, str]]:
     if not converged.empty:
         failed = int((converged == 0).to_numpy().sum())
         lines.append(("power flows not converged", f"{failed} of {converged.size}"))
-    return lines
+    return lines + balance
+
+
+def balance_lines(data: pd.DataFrame, step_s: int) -> list[tuple[str, str]]:
+    """The energy balance, when the run recorded every grid element's power and losses."""
+    if "pl_mw" not in set(data.columns.get_level_values(1)):
+        return []
+    b = balance_of(data, step_s)
+
+    def mwh(*values: float) -> str:
+        return " / ".join(f"{round(v, 9) + 0.0:.4f}" for v in values) + " MWh"
+
+    return [
+        ("energy imported / exported", mwh(b.import_mwh, b.export_mwh)),
+        ("PV / CHP / other produced", mwh(b.pv_mwh, b.chp_mwh, b.other_generation_mwh)),
+        ("consumed by loads", mwh(b.consumption_mwh)),
+        ("into batteries / EVs (net)", mwh(b.battery_mwh, b.ev_mwh)),
+        ("losses grid / batteries+EVs", mwh(b.grid_losses_mwh, b.unit_losses_mwh)),
+        ("balance residual", f"{b.residual_mwh:.1e} MWh"),
+    ]
 
 
 def _where(frame: pd.DataFrame, which: str) -> tuple[int, str]:

@@ -52,7 +52,9 @@ class Config(RunConfig):
     flex_share_frac : float
         Share of each house's demand that can be shifted [0..1].
     weather : str
-        CSV/Parquet weather file for PV; empty: clear sky at the PV default site.
+        CSV/Parquet weather file for PV; empty: clear sky at the PV default site (Berlin).
+    timezone : str
+        Time zone of ``start`` and of the SimBench profiles: CET without daylight saving.
     """
 
     grid: str = "1-LV-rural1--0-sw"
@@ -68,6 +70,7 @@ class Config(RunConfig):
     chp_e_heat_annual_mwh: float = 250.0
     flex_share_frac: float = 0.1
     weather: str = ""
+    timezone: str = "Etc/GMT-1"
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -142,7 +145,9 @@ def build(b: Builder, cfg: Config) -> None:
     buses = [h.extra_info["bus"] for h in houses]
 
     pv = (
-        b.start("PV", weather=cfg.weather).PV.create(len(where.pv), p_dc_peak_mw=cfg.pv_p_peak_mw)
+        b.start("PV", weather=cfg.weather, tz=cfg.timezone).PV.create(
+            len(where.pv), p_dc_peak_mw=cfg.pv_p_peak_mw
+        )
         if len(where.pv)
         else []
     )

@@ -1,0 +1,1 @@
+"""The battery simulator: ``model`` (pure storage physics) and ``sim`` (mosaik adapter)."""

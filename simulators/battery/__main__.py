@@ -1,0 +1,8 @@
+"""Run the battery simulator as its own process: ``python -m simulators.battery HOST:PORT``."""
+
+import mosaik_api_v3
+
+from simulators.battery.sim import BatterySim
+
+if __name__ == "__main__":
+    mosaik_api_v3.start_simulation(BatterySim(), "cosim battery simulator")

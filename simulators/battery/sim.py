@@ -1,0 +1,256 @@
+"""mosaik adapter of stationary batteries: entities, inputs and outputs; no physics.
+
+Each ``Battery`` entity (``battery_0``, ``battery_1``, ... over all create calls) is one battery;
+all are stepped together by one vectorised ``model.step`` call. Sign (pandapower storage):
+``p_mw > 0`` charges from the grid. Inputs with several sources are summed; a source that sends
+None counts as absent. Without inputs a battery in mode ``set_point`` stays idle (0 MW).
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from datetime import datetime
+from typing import Any
+
+import mosaik_api_v3
+import numpy as np
+from mosaik_api_v3.types import (
+    CreateResult,
+    InputData,
+    Meta,
+    ModelName,
+    OutputData,
+    OutputRequest,
+    SimId,
+    Time,
+)
+
+from cosim.errors import ConfigError, SimulationError, unknown
+from cosim.simapi import Attr, model_meta, sim_meta
+from simulators.battery import model
+from simulators.battery.model import BatteryParams, Fleet, initial_energy
+
+# inputs
+P_SET_MW = Attr("p_set_mw", "MW", "power set point, storage sign (> 0 charges); summed")
+P_LOAD_MW = Attr(
+    "p_load_mw", "MW", "local household demand, load sign; mode self_consumption; summed"
+)
+P_GEN_MW = Attr("p_gen_mw", "MW", "local generation (PV), sgen sign; mode self_consumption; summed")
+P_SLACK_MW = Attr(
+    "p_slack_mw",
+    "MW",
+    "power the grid assigns to this grid-forming battery as island slack, storage sign; "
+    "taken exactly",
+)
+# outputs
+P_MW = Attr("p_mw", "MW", "delivered grid power, mean over the step, storage sign (> 0 charges)")
+SOC_FRAC = Attr("soc_frac", "-", "stored energy / e_max_mwh; outside the window only as a slack")
+E_MWH = Attr("e_mwh", "MWh", "stored energy at the end of the step")
+P_LOSS_MW = Attr("p_loss_mw", "MW", "conversion and self-discharge losses, mean over the step")
+P_AVAILABLE_CHARGE_MW = Attr(
+    "p_available_charge_mw", "MW", "the most the next step can charge (power and SoC limits)"
+)
+P_AVAILABLE_DISCHARGE_MW = Attr(
+    "p_available_discharge_mw", "MW", "the most the next step can discharge, as a positive number"
+)
+LIMIT_VIOLATED = Attr(
+    "limit_violated", "-", "this step's power exceeded the battery's limits (island slack only)"
+)
+
+INPUTS = (P_SET_MW, P_LOAD_MW, P_GEN_MW, P_SLACK_MW)
+OUTPUTS = (
+    P_MW,
+    SOC_FRAC,
+    E_MWH,
+    P_LOSS_MW,
+    P_AVAILABLE_CHARGE_MW,
+    P_AVAILABLE_DISCHARGE_MW,
+    LIMIT_VIOLATED,
+)
+INPUT_NAMES = frozenset(a.name for a in INPUTS)
+MODEL = "Battery"
+SIM_PARAMS = ("step_s", "start")
+MODEL_PARAMS = tuple(f.name for f in fields(BatteryParams))
+
+META: Meta = sim_meta(  # type: ignore[assignment]
+    {MODEL: model_meta((*INPUTS, *OUTPUTS), params=MODEL_PARAMS)}
+)
+
+
+def check_init(time_resolution: float, sim_params: dict[str, Any]) -> tuple[int, datetime]:
+    """Validate the sim params of a cosim simulator: ``(step_s, start)``."""
+    if time_resolution != 1.0:
+        raise ConfigError(
+            f"time_resolution={time_resolution!r} is not supported; cosim uses 1.0 (1 tick = 1 s)"
+        )
+    for key in sim_params:
+        if key not in SIM_PARAMS:
+            raise unknown("sim param", key, SIM_PARAMS)
+    step_s = sim_params.get("step_s", 900)
+    if isinstance(step_s, bool) or not isinstance(step_s, int) or step_s <= 0:
+        raise ConfigError(f"step_s={step_s!r} must be a positive int [s]")
+    start = sim_params.get("start", "2016-01-01 00:00:00")
+    try:
+        start_dt = datetime.fromisoformat(str(start))
+    except ValueError:
+        raise ConfigError(
+            f"start={start!r} must be an ISO date and time, e.g. '2016-01-01 00:00:00'"
+        ) from None
+    return step_s, start_dt
+
+
+class BatterySim(mosaik_api_v3.Simulator):
+    """Stationary batteries (set point, self-consumption or island slack).
+
+    Sim params: ``step_s`` [s] (default 900), ``start`` (ISO date and time of t_s = 0; batteries
+    do not depend on it). Model params of ``Battery``: the fields of ``BatteryParams``.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(META)
+        self.step_s = 900
+        self.start = datetime(2016, 1, 1)
+        self._units: list[BatteryParams] = []
+        self._fleet: Fleet | None = None
+        self._e_mwh = np.zeros(0)
+        self._pos: dict[str, int] = {}
+        self._eids: list[str] = []
+        self._result: model.StepResult | None = None
+        self._out: dict[str, list[Any]] = {}
+
+    def init(self, sid: SimId, time_resolution: float = 1.0, **sim_params: Any) -> Meta:
+        """Check the time resolution (1 s per tick) and read ``step_s`` and ``start``."""
+        self.step_s, self.start = check_init(time_resolution, sim_params)
+        return self.meta
+
+    def create(self, num: int, model: ModelName, **model_params: Any) -> list[CreateResult]:
+        """Append ``num`` batteries with the given ``BatteryParams`` fields."""
+        if model != MODEL:
+            raise unknown("model", model, [MODEL])
+        if isinstance(num, bool) or not isinstance(num, int) or num < 1:
+            raise ConfigError(f"num={num!r} must be a positive int")
+        params = BatteryParams.from_kwargs(model_params)
+        new_eids = [f"battery_{len(self._eids) + k}" for k in range(num)]
+        units = [params] * num
+        self._units += units
+        self._fleet = Fleet.of(self._units)
+        self._e_mwh = np.concatenate([self._e_mwh, initial_energy(units)])
+        for eid in new_eids:
+            self._pos[eid] = len(self._eids)
+            self._eids.append(eid)
+        self._result = None
+        return [{"eid": eid, "type": MODEL, "rel": []} for eid in new_eids]
+
+    def step(self, time: Time, inputs: InputData, max_advance: Time) -> Time | None:
+        """Gather the inputs and advance all batteries by one step."""
+        fleet = self._fleet
+        if fleet is None:
+            raise SimulationError("step() before create(): no batteries")
+        given = gather(inputs, self._pos, INPUT_NAMES, fleet.size)
+        self._check_inputs(given, fleet)
+        zero, absent = np.zeros(fleet.size), np.zeros(fleet.size, dtype=bool)
+        p_set, has_set = given.get("p_set_mw", (zero, absent))
+        request = model.requested_power(
+            fleet,
+            p_set,
+            has_set,
+            given.get("p_load_mw", (zero,))[0],
+            given.get("p_gen_mw", (zero,))[0],
+        )
+        p_slack, has_slack = given.get("p_slack_mw", (zero, absent))
+        slack = np.where(has_slack, p_slack, np.nan)
+        self._result = model.step(self._e_mwh, request, slack, self.step_s, fleet)
+        self._e_mwh = self._result.e_mwh
+        self._out = {}
+        return time + self.step_s
+
+    def _check_inputs(self, given: dict[str, tuple[np.ndarray, np.ndarray]], fleet: Fleet) -> None:
+        """Finite values only; p_slack_mw only to grid-forming and p_load/p_gen_mw only to
+        self-consumption batteries."""
+        allowed = {
+            "p_slack_mw": fleet.grid_forming,
+            "p_load_mw": fleet.self_consumption,
+            "p_gen_mw": fleet.self_consumption,
+        }
+        for attr, (values, present) in given.items():
+            bad = present & ~np.isfinite(values)
+            if bad.any():
+                eid = self._eids[int(np.argmax(bad))]
+                raise SimulationError(f"input {attr!r} of {eid!r} is {values[bad][0]}")
+            wrong = present & ~allowed[attr] if attr in allowed else None
+            if wrong is not None and wrong.any():
+                eid = self._eids[int(np.argmax(wrong))]
+                need = "grid_forming=True" if attr == "p_slack_mw" else "mode='self_consumption'"
+                raise ConfigError(f"input {attr!r} of {eid!r} needs a battery with {need}")
+
+    def get_data(self, outputs: OutputRequest) -> OutputData:
+        """This step's outputs of the requested batteries, as plain floats and bools."""
+        if self._result is None:
+            raise SimulationError("get_data() before the first step()")
+        out, pos_of = self._out, self._pos
+        data: dict[str, dict[str, Any]] = {}
+        for eid, attrs in outputs.items():
+            pos = pos_of.get(eid)
+            if pos is None:
+                raise SimulationError(f"get_data for unknown entity {eid!r}")
+            values = {}
+            for attr in attrs:
+                column = out.get(attr)
+                if column is None:
+                    column = out[attr] = self._column(attr)
+                values[attr] = column[pos]
+            data[eid] = values
+        return data
+
+    def _column(self, attr: str) -> list[Any]:
+        """One output over all batteries, as a list of plain Python values."""
+        result, fleet = self._result, self._fleet
+        assert result is not None and fleet is not None
+        if attr in ("p_available_charge_mw", "p_available_discharge_mw"):
+            charge, discharge = model.available_power(result.e_mwh, self.step_s, fleet)
+            self._out["p_available_charge_mw"] = charge.tolist()
+            self._out["p_available_discharge_mw"] = discharge.tolist()
+            return self._out[attr]
+        if attr == "soc_frac":
+            return (result.e_mwh / fleet.e_max_mwh).tolist()
+        if attr in ("p_mw", "e_mwh", "p_loss_mw", "limit_violated"):
+            column: np.ndarray = getattr(result, attr)
+            return column.tolist()
+        raise SimulationError(
+            f"attr {attr!r} is not an output; outputs: {', '.join(a.name for a in OUTPUTS)}"
+        )
+
+
+def gather(
+    inputs: InputData, pos_of: dict[str, int], names: frozenset[str], n: int
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Inputs as arrays over ``n`` entities: ``{attr: (values, given)}`` for the attrs given.
+
+    Several sources of an input are summed; a source that sends None counts as absent.
+    """
+    lists: dict[str, tuple[list[float], list[bool]]] = {}
+    for eid, attrs in inputs.items():
+        pos = pos_of.get(eid)
+        if pos is None:
+            raise SimulationError(f"input for unknown entity {eid!r}")
+        for attr, sources in attrs.items():
+            if attr not in names:
+                raise ConfigError(
+                    f"input {attr!r} of {eid!r} is unknown; inputs: {', '.join(sorted(names))}"
+                )
+            total = None
+            for value in sources.values():
+                if value is not None:
+                    total = value if total is None else total + value
+            if total is not None:
+                entry = lists.get(attr)
+                if entry is None:
+                    entry = lists[attr] = ([0.0] * n, [False] * n)
+                entry[0][pos], entry[1][pos] = total, True
+    try:
+        return {
+            attr: (np.array(values, dtype=np.float64), np.array(given, dtype=bool))
+            for attr, (values, given) in lists.items()
+        }
+    except (TypeError, ValueError) as err:
+        raise SimulationError(f"inputs must be numbers: {err}") from None

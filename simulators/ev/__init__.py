@@ -1,0 +1,1 @@
+"""The EV simulator: ``sessions`` (when plugged in), ``model`` (charging physics), ``sim``."""

@@ -1,0 +1,8 @@
+"""Run the EV simulator as its own process: ``python -m simulators.ev HOST:PORT``."""
+
+import mosaik_api_v3
+
+from simulators.ev.sim import EVSim
+
+if __name__ == "__main__":
+    mosaik_api_v3.start_simulation(EVSim(), "cosim EV charging simulator")

@@ -1,0 +1,240 @@
+"""mosaik adapter of EVs charging at home: entities, inputs and outputs; no physics.
+
+Each ``EV`` entity (``ev_0``, ``ev_1``, ... over all create calls) is one EV with its charger;
+all are stepped together by one vectorised ``model.step`` call. Sign (pandapower, the charger
+as a load): ``p_mw > 0`` charges. ``p_set_mw`` from several sources is summed; a source that
+sends None counts as absent, and without a set point an EV charges uncontrolled (full power
+from arrival until its target or its departure).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import mosaik_api_v3
+import numpy as np
+from mosaik_api_v3.types import (
+    CreateResult,
+    InputData,
+    Meta,
+    ModelName,
+    OutputData,
+    OutputRequest,
+    SimId,
+    Time,
+)
+
+from cosim.errors import ConfigError, SimulationError, unknown
+from cosim.simapi import Attr, model_meta, sim_meta
+from simulators.ev import model
+from simulators.ev.model import Fleet
+from simulators.ev.params import MODEL_PARAMS, EVParams, split_params
+from simulators.ev.sessions import Sessions
+
+P_SET_MW = Attr(
+    "p_set_mw", "MW", "power while plugged in, > 0 charges (< 0: V2G); summed; absent: full power"
+)
+P_MW = Attr("p_mw", "MW", "grid power, mean over the step, > 0 charges; 0 when not plugged in")
+SOC_FRAC = Attr("soc_frac", "-", "state of charge at the end of the step (away: at departure)")
+CONNECTED = Attr("connected", "-", "plugged in during (part of) the step")
+E_NEEDED_MWH = Attr("e_needed_mwh", "MWh", "energy still to store to reach the target; 0 away")
+T_DEPARTURE_S = Attr("t_departure_s", "s", "departure of the session of this step; -1 away")
+E_UNMET_MWH = Attr("e_unmet_mwh", "MWh", "energy missing to the target at departures, cumulative")
+P_LOSS_MW = Attr("p_loss_mw", "MW", "charging and discharging losses, mean over the step")
+P_MIN_MW = Attr(
+    "p_min_mw",
+    "MW",
+    "next step: power needed now to still reach the target by departure at full power later "
+    "(< 0: what a V2G EV may give); 0 if not plugged in",
+)
+P_MAX_MW = Attr("p_max_mw", "MW", "next step: the most the EV can charge; 0 if not plugged in")
+
+INPUTS = (P_SET_MW,)
+OUTPUTS = (
+    P_MW,
+    SOC_FRAC,
+    CONNECTED,
+    E_NEEDED_MWH,
+    T_DEPARTURE_S,
+    E_UNMET_MWH,
+    P_LOSS_MW,
+    P_MIN_MW,
+    P_MAX_MW,
+)
+INPUT_NAMES = frozenset(a.name for a in INPUTS)
+MODEL = "EV"
+SIM_PARAMS = ("step_s", "start", "seed")
+
+META: Meta = sim_meta(  # type: ignore[assignment]
+    {MODEL: model_meta((*INPUTS, *OUTPUTS), params=MODEL_PARAMS)}
+)
+
+
+class EVSim(mosaik_api_v3.Simulator):
+    """EVs charging at home, with sessions generated (seeded) or read from a CSV file.
+
+    Sim params: ``step_s`` [s] (default 900), ``start`` (ISO date and time of t_s = 0: day
+    types and times of day of generated sessions), ``seed`` (int >= 0, default 0). Model params
+    of ``EV``: the fields of ``params.EVParams``, then either ``sessions`` (a CSV path) or the
+    fields of ``params.MobilityParams`` (statistics of generated sessions).
+    """
+
+    def __init__(self) -> None:
+        super().__init__(META)
+        self.step_s = 900
+        self.start = datetime(2016, 1, 1)
+        self.seed = 0
+        self.sessions = Sessions()
+        self._units: list[EVParams] = []
+        self._fleet: Fleet | None = None
+        self._pos: dict[str, int] = {}
+        self._eids: list[str] = []
+        self._state: model.State | None = None
+        self._result: model.StepResult | None = None
+        self._time = 0
+        self._out: dict[str, list[Any]] = {}
+
+    def init(self, sid: SimId, time_resolution: float = 1.0, **sim_params: Any) -> Meta:
+        """Check the time resolution (1 s per tick) and read ``step_s``, ``start``, ``seed``."""
+        if time_resolution != 1.0:
+            raise ConfigError(
+                f"time_resolution={time_resolution!r} is not supported; "
+                "cosim uses 1.0 (1 tick = 1 s)"
+            )
+        for key in sim_params:
+            if key not in SIM_PARAMS:
+                raise unknown("sim param", key, SIM_PARAMS)
+        step_s = sim_params.get("step_s", 900)
+        if isinstance(step_s, bool) or not isinstance(step_s, int) or step_s <= 0:
+            raise ConfigError(f"step_s={step_s!r} must be a positive int [s]")
+        seed = sim_params.get("seed", 0)
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise ConfigError(f"seed={seed!r} must be an int >= 0")
+        start = sim_params.get("start", "2016-01-01 00:00:00")
+        try:
+            self.start = datetime.fromisoformat(str(start))
+        except ValueError:
+            raise ConfigError(
+                f"start={start!r} must be an ISO date and time, e.g. '2016-01-01 00:00:00'"
+            ) from None
+        self.step_s, self.seed = step_s, seed
+        return self.meta
+
+    def create(self, num: int, model: ModelName, **model_params: Any) -> list[CreateResult]:
+        """Append ``num`` alike EVs; their sessions come from ``sessions`` or are generated."""
+        if model != MODEL:
+            raise unknown("model", model, [MODEL])
+        if isinstance(num, bool) or not isinstance(num, int) or num < 1:
+            raise ConfigError(f"num={num!r} must be a positive int")
+        if self._state is not None:
+            raise ConfigError("EVs must be created before the first step")
+        ev, stats, path = split_params(model_params)
+        if path is not None:
+            self.sessions.add_file(num, path, ev)
+        else:
+            assert stats is not None
+            self.sessions.add_generated(num, ev, stats, self.seed, self.start)
+        new_eids = [f"ev_{len(self._eids) + k}" for k in range(num)]
+        self._units += [ev] * num
+        self._fleet = Fleet.of(self._units)
+        for eid in new_eids:
+            self._pos[eid] = len(self._eids)
+            self._eids.append(eid)
+        return [{"eid": eid, "type": MODEL, "rel": []} for eid in new_eids]
+
+    def step(self, time: Time, inputs: InputData, max_advance: Time) -> Time | None:
+        """Gather the set points and advance all EVs by one step."""
+        fleet = self._fleet
+        if fleet is None:
+            raise SimulationError("step() before create(): no EVs")
+        given = gather(inputs, self._pos, INPUT_NAMES, fleet.size)
+        p_set, has_set = given.get("p_set_mw", (np.zeros(fleet.size), np.zeros(fleet.size, bool)))
+        bad = has_set & ~np.isfinite(p_set)
+        if bad.any():
+            eid = self._eids[int(np.argmax(bad))]
+            raise SimulationError(f"input 'p_set_mw' of {eid!r} is {p_set[bad][0]}")
+        self.sessions.cover(time + self.step_s)
+        if self._state is None:
+            self._state = model.initial_state(fleet, self.sessions.table, time)
+        self._state, self._result = model.step(
+            self._state, self.sessions.table, time, self.step_s, p_set, has_set, fleet
+        )
+        self._time = time
+        self._out = {}
+        return time + self.step_s
+
+    def get_data(self, outputs: OutputRequest) -> OutputData:
+        """This step's outputs of the requested EVs, as plain floats, ints and bools."""
+        if self._result is None:
+            raise SimulationError("get_data() before the first step()")
+        out, pos_of = self._out, self._pos
+        data: dict[str, dict[str, Any]] = {}
+        for eid, attrs in outputs.items():
+            pos = pos_of.get(eid)
+            if pos is None:
+                raise SimulationError(f"get_data for unknown entity {eid!r}")
+            values = {}
+            for attr in attrs:
+                column = out.get(attr)
+                if column is None:
+                    column = out[attr] = self._column(attr)
+                values[attr] = column[pos]
+            data[eid] = values
+        return data
+
+    def _column(self, attr: str) -> list[Any]:
+        """One output over all EVs, as a list of plain Python values."""
+        state, result, fleet = self._state, self._result, self._fleet
+        assert state is not None and result is not None and fleet is not None
+        if attr in ("p_min_mw", "p_max_mw"):
+            t1 = self._time + self.step_s
+            p_min, p_max = model.next_bounds(state, self.sessions.table, t1, self.step_s, fleet)
+            self._out["p_min_mw"], self._out["p_max_mw"] = p_min.tolist(), p_max.tolist()
+            return self._out[attr]
+        if attr == "soc_frac":
+            return (state.e_mwh / fleet.e_max_mwh).tolist()
+        if attr == "e_unmet_mwh":
+            return state.e_unmet_mwh.tolist()
+        if attr in ("p_mw", "p_loss_mw", "connected", "e_needed_mwh", "t_departure_s"):
+            column: np.ndarray = getattr(result, attr)
+            return column.tolist()
+        raise SimulationError(
+            f"attr {attr!r} is not an output; outputs: {', '.join(a.name for a in OUTPUTS)}"
+        )
+
+
+def gather(
+    inputs: InputData, pos_of: dict[str, int], names: frozenset[str], n: int
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Inputs as arrays over ``n`` entities: ``{attr: (values, given)}`` for the attrs given.
+
+    Several sources of an input are summed; a source that sends None counts as absent.
+    (The same as the battery adapter's: a candidate for ``cosim.simapi``.)
+    """
+    lists: dict[str, tuple[list[float], list[bool]]] = {}
+    for eid, attrs in inputs.items():
+        pos = pos_of.get(eid)
+        if pos is None:
+            raise SimulationError(f"input for unknown entity {eid!r}")
+        for attr, sources in attrs.items():
+            if attr not in names:
+                raise ConfigError(
+                    f"input {attr!r} of {eid!r} is unknown; inputs: {', '.join(sorted(names))}"
+                )
+            total = None
+            for value in sources.values():
+                if value is not None:
+                    total = value if total is None else total + value
+            if total is not None:
+                entry = lists.get(attr)
+                if entry is None:
+                    entry = lists[attr] = ([0.0] * n, [False] * n)
+                entry[0][pos], entry[1][pos] = total, True
+    try:
+        return {
+            attr: (np.array(values, dtype=np.float64), np.array(given, dtype=bool))
+            for attr, (values, given) in lists.items()
+        }
+    except (TypeError, ValueError) as err:
+        raise SimulationError(f"inputs must be numbers: {err}") from None

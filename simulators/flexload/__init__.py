@@ -1,0 +1,1 @@
+"""The flexible household load simulator: ``model`` (physics) and ``sim`` (mosaik adapter)."""

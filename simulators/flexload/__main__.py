@@ -1,0 +1,8 @@
+"""Run the flexload simulator as its own process: ``python -m simulators.flexload HOST:PORT``."""
+
+import mosaik_api_v3
+
+from simulators.flexload.sim import FlexLoadSim
+
+if __name__ == "__main__":
+    mosaik_api_v3.start_simulation(FlexLoadSim(), "cosim flexible load simulator")

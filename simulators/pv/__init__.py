@@ -1,0 +1,1 @@
+"""The PV simulator: ``model`` (pvlib physics), ``weather`` (its input table), ``sim`` (mosaik)."""

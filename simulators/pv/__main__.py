@@ -1,0 +1,8 @@
+"""Run the PV simulator as its own process: ``python -m simulators.pv HOST:PORT``."""
+
+import mosaik_api_v3
+
+from simulators.pv.sim import PVSim
+
+if __name__ == "__main__":
+    mosaik_api_v3.start_simulation(PVSim(), "cosim PV simulator")

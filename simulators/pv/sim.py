@@ -1,0 +1,240 @@
+"""mosaik adapter of the PV model: many ``PV`` units in one simulator; no physics.
+
+Entities ``pv_0``, ``pv_1``, ... (model ``PV``), one per unit, in creation order. Sign
+(pandapower sgen): ``p_mw > 0`` injects into the grid, ``q_mvar > 0`` injects reactive power
+(overexcited). Connect ``p_mw`` and ``q_mvar`` to a grid ``Sgen``; feed ``vm_pu`` back from its
+bus with a time-shifted connection (Q(U) then acts on the previous step's voltage).
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import mosaik_api_v3
+import numpy as np
+import pandas as pd
+from mosaik_api_v3.types import CreateResult, InputData, Meta, OutputData, OutputRequest
+
+from cosim.errors import ConfigError, SimulationError, unknown
+from cosim.simapi import Attr, model_meta, parse_params, sim_meta
+from simulators.pv.chunks import AvailablePower
+from simulators.pv.model import (
+    DEFAULT_SITE,
+    TRANSPOSITIONS,
+    Fleet,
+    Params,
+    check_number,
+    dispatch,
+    params_from,
+)
+from simulators.pv.weather import BOUNDS, TEMP_AIR, WIND, read_weather
+
+P_MAX_MW = Attr(
+    "p_max_mw", "MW", "input: curtailment set point; several sources: the lowest; absent: none"
+)
+VM_PU = Attr("vm_pu", "pu", "input: voltage at the unit's bus, used by Q(U); absent: 1.0")
+P_MW = Attr("p_mw", "MW", "active power delivered after curtailment; sgen sign: > 0 injects")
+Q_MVAR = Attr("q_mvar", "Mvar", "reactive power; sgen sign: > 0 injects (overexcited)")
+P_AVAILABLE_MW = Attr("p_available_mw", "MW", "AC power the weather allows, before curtailment")
+P_CURTAILED_MW = Attr("p_curtailed_mw", "MW", "p_available_mw - p_mw, >= 0")
+POA_W_PER_M2 = Attr("poa_w_per_m2", "W/m²", "global irradiance on the plane of the modules")
+TEMP_CELL_C = Attr("temp_cell_c", "°C", "cell temperature (Faiman model)")
+INPUTS = (P_MAX_MW, VM_PU)
+OUTPUTS = (P_MW, Q_MVAR, P_AVAILABLE_MW, P_CURTAILED_MW, POA_W_PER_M2, TEMP_CELL_C)
+
+SIM_DEFAULTS: dict[str, Any] = {
+    "step_s": 900,
+    "start": "2016-01-01 00:00:00",
+    "tz": "UTC",
+    "weather": "",
+    "weather_step_s": None,
+    **DEFAULT_SITE,
+    "temp_air_c": 20.0,  # NOCT conditions (IEC 61215): 20 °C air, 1 m/s wind
+    "wind_m_per_s": 1.0,
+    "transposition": "perez",
+    "chunk_steps": 672,  # one week at 15 min
+}
+"""Sim params and their defaults (:class:`PVSim`)."""
+
+META: Meta = sim_meta(  # type: ignore[assignment]
+    {"PV": model_meta([*INPUTS, *OUTPUTS], params=[f.name for f in fields(Params)])}
+)
+
+
+def _positive_int(field: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigError(f"{field}={value!r} must be a positive int")
+    return value
+
+
+def _start(start: object, tz: object) -> pd.Timestamp:
+    """``start`` as a tz-aware Timestamp: a naive date and time is taken in ``tz`` (in a DST
+    gap or fold, with the offset before the change), one with an offset is converted to it."""
+    if not isinstance(start, str) or not isinstance(tz, str):
+        raise ConfigError(f"start={start!r} and tz={tz!r} must be strings")
+    try:
+        zone = ZoneInfo(tz)
+        moment = datetime.fromisoformat(start)
+    except (KeyError, ValueError) as err:  # ZoneInfoNotFoundError is a KeyError
+        raise ConfigError(
+            f"start={start!r} in tz={tz!r} is not an ISO date and time in a known time zone "
+            f"(e.g. start='2016-01-01 00:00:00', tz='UTC' or 'Europe/Berlin'): {err}"
+        ) from None
+    aware = moment.replace(tzinfo=zone) if moment.tzinfo is None else moment.astimezone(zone)
+    return pd.Timestamp(aware)
+
+
+class PVSim(mosaik_api_v3.Simulator):
+    """PV systems: available power from the weather (pvlib), curtailment, reactive power.
+
+    Sim params (``init``), defaults in :data:`SIM_DEFAULTS`:
+
+    - ``step_s`` [s]: the stepping interval (900);
+    - ``start``, ``tz``: date and time of t_s = 0 and its time zone ("UTC"); a ``start`` with
+      an offset is converted to ``tz``;
+    - ``weather``: "" for clear sky (Ineichen) at each unit's location, or a CSV/Parquet path
+      (columns in :mod:`simulators.pv.weather`); ``weather_step_s`` [s]: its row spacing when
+      it has no ``t_s`` column (default: ``step_s``);
+    - ``latitude_deg``, ``longitude_deg``, ``altitude_m``: the site, each unit's default
+      (Berlin); a unit's own value overrides it;
+    - ``temp_air_c`` [°C], ``wind_m_per_s`` [m/s]: used where the weather has no such column
+      (20 °C and 1 m/s: the NOCT conditions);
+    - ``transposition``: sky diffuse model, "perez" (default), "haydavies" or "isotropic";
+    - ``chunk_steps``: steps computed ahead at once (672: a week at 15 min).
+
+    Model ``PV``: its params are :class:`simulators.pv.model.Params`.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(META)
+        self.step_s = 900
+        self.site: dict[str, float] = dict(DEFAULT_SITE)
+        self.units: list[Params] = []
+        self.fleet = Fleet([])
+        self.power: AvailablePower | None = None
+        self._settings: dict[str, Any] = {}
+        self._positions: dict[str, int] = {}  # eid -> position in the fleet
+        self._arrays: dict[str, np.ndarray] = {}  # this step's outputs
+        self._lists: dict[str, list[float]] = {}  # ... as plain floats, made on demand
+
+    def init(self, sid: str, time_resolution: float = 1.0, **sim_params: Any) -> Meta:
+        """Check the time resolution (1 s per tick) and read the sim params."""
+        if time_resolution != 1.0:
+            raise ConfigError(f"time_resolution={time_resolution!r} must be 1.0 (1 tick = 1 s)")
+        params = parse_params(sim_params, SIM_DEFAULTS, "PV sim")
+        self.step_s = _positive_int("step_s", params["step_s"])
+        start = _start(params["start"], params["tz"])
+        for name in DEFAULT_SITE:
+            self.site[name] = check_number(name, params[name])
+        for name, column in (("temp_air_c", TEMP_AIR), ("wind_m_per_s", WIND)):
+            low, high = BOUNDS[column]
+            value = params[name]
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ConfigError(f"{name}={value!r} must be a number")
+            if not low <= value <= high:
+                raise ConfigError(f"{name}={value!r} must be in [{low:g}, {high:g}]")
+        if params["transposition"] not in TRANSPOSITIONS:
+            raise unknown("transposition", params["transposition"], TRANSPOSITIONS)
+        weather_step_s = params["weather_step_s"]
+        if weather_step_s is not None:
+            weather_step_s = _positive_int("weather_step_s", weather_step_s)
+        weather = params["weather"]
+        if not isinstance(weather, str):
+            raise ConfigError(f"weather={weather!r} must be '' (clear sky) or a file path")
+        table = read_weather(weather, weather_step_s, self.step_s) if weather else None
+        self._settings = {
+            "start": start,
+            "step_s": self.step_s,
+            "chunk_steps": _positive_int("chunk_steps", params["chunk_steps"]),
+            "weather": table,
+            "temp_air_c": float(params["temp_air_c"]),
+            "wind_m_per_s": float(params["wind_m_per_s"]),
+            "transposition": params["transposition"],
+        }
+        return self.meta
+
+    def create(self, num: int, model: str, **model_params: Any) -> list[CreateResult]:
+        """Append ``num`` units with the given Params (the site fills in the location)."""
+        if model != "PV":
+            raise unknown("model", model, ["PV"])
+        if isinstance(num, bool) or not isinstance(num, int) or num < 1:
+            raise ConfigError(f"num={num!r} must be an int >= 1")
+        params = params_from({**self.site, **model_params})
+        out: list[CreateResult] = []
+        for _ in range(num):
+            eid = f"pv_{len(self.units)}"
+            self._positions[eid] = len(self.units)
+            self.units.append(params)
+            out.append({"eid": eid, "type": "PV", "rel": []})
+        self.fleet = Fleet(self.units)
+        self.power = AvailablePower(self.fleet, **self._settings) if self._settings else None
+        return out
+
+    def step(self, time: int, inputs: InputData, max_advance: int) -> int:
+        """Look up the available power at ``time``, then curtail and set Q for all units."""
+        if self.power is None:
+            raise SimulationError("step() before init() and create(): no PV units")
+        now = self.power.at(time)
+        p_max_mw = np.full(self.fleet.n, np.inf)
+        vm_pu = np.ones(self.fleet.n)
+        positions = self._positions
+        for eid, attrs in inputs.items():
+            k = positions[eid]
+            for attr, sources in attrs.items():
+                if attr == "p_max_mw":
+                    p_max_mw[k] = min(sources.values())  # the strictest set point wins
+                elif attr == "vm_pu" and len(sources) == 1:
+                    vm_pu[k] = next(iter(sources.values()))
+                else:
+                    raise self._bad_input(eid, attr, sources)
+        if np.isnan(p_max_mw).any() or not np.isfinite(vm_pu).all():
+            bad = int(np.argmax(np.isnan(p_max_mw) | ~np.isfinite(vm_pu)))
+            raise SimulationError(
+                f"t_s={time}: pv_{bad} got p_max_mw={p_max_mw[bad]}, vm_pu={vm_pu[bad]}; "
+                "p_max_mw must not be NaN and vm_pu must be finite"
+            )
+        p_mw, q_mvar, p_curtailed_mw = dispatch(now.p_available_mw, p_max_mw, vm_pu, self.fleet)
+        self._arrays = {
+            "p_mw": p_mw,
+            "q_mvar": q_mvar,
+            "p_available_mw": now.p_available_mw,
+            "p_curtailed_mw": p_curtailed_mw,
+            "poa_w_per_m2": now.poa_w_per_m2,
+            "temp_cell_c": now.temp_cell_c,
+        }
+        self._lists = {}
+        return time + self.step_s
+
+    def get_data(self, outputs: OutputRequest) -> OutputData:
+        """This step's values of the requested units and attrs, as plain floats."""
+        if not self._arrays:
+            raise SimulationError("get_data() before the first step()")
+        data: OutputData = {}
+        try:  # plain loops: the common case costs one dict lookup per value
+            for eid, attrs in outputs.items():
+                k = self._positions[eid]
+                values = {}
+                for attr in attrs:
+                    column = self._lists.get(attr)
+                    if column is None:
+                        column = self._lists[attr] = self._arrays[attr].tolist()
+                    values[attr] = column[k]
+                data[eid] = values
+        except KeyError as err:
+            raise SimulationError(
+                f"bad output request {err}: entities are pv_0..pv_{len(self.units) - 1}, "
+                f"outputs {', '.join(a.name for a in OUTPUTS)}"
+            ) from None
+        return data
+
+    @staticmethod
+    def _bad_input(eid: str, attr: str, sources: dict[str, Any]) -> ConfigError:
+        if attr == "vm_pu":
+            return ConfigError(f"input 'vm_pu' of {eid!r} has several sources {sorted(sources)}")
+        return ConfigError(
+            f"input {attr!r} of {eid!r} is not settable; inputs: "
+            f"{', '.join(a.name for a in INPUTS)}"
+        )

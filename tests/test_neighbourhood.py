@@ -1,0 +1,153 @@
+"""The neighbourhood scenario: every unit type on a SimBench LV grid, energy balances closed.
+
+Wiring: see scenarios/neighbourhood.py (Profiles -> FlexLoad -> Grid loads; PV, CHP -> new
+sgens; Battery, EV -> new storages; FlexLoad, PV, EV -> Battery; Grid bus vm_pu -> PV, one step
+late).
+"""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cosim import results, runner
+from cosim.balance import energy_balance
+from cosim.config import make_config
+from cosim.errors import ConfigError
+from cosim.scenario import load_scenario
+from cosim.summary import render
+from scenarios.neighbourhood import layout
+
+STEPS = 96
+
+
+@pytest.fixture(scope="module")
+def day(tmp_path_factory):
+    scenario = load_scenario("neighbourhood")
+    cfg = make_config(scenario.config_class, steps=STEPS)
+    out = tmp_path_factory.mktemp("neighbourhood") / "run"
+    outcome = runner.run(scenario, cfg, out, progress=False)
+    assert outcome.status == "completed", outcome.error
+    return outcome, cfg, results.load(out)
+
+
+def _units(data, kind, attr):
+    return data[[c for c in data.columns if c[0].startswith(f"{kind}-") and c[1] == attr]]
+
+
+def test_every_unit_type_is_there_at_the_drawn_houses(day):
+    _, cfg, data = day
+    where = layout(13, cfg)  # 1-LV-rural1--0-sw has 13 loads
+    assert _units(data, "PV", "p_mw").shape[1] == len(where.pv) > 0
+    assert _units(data, "Battery", "p_mw").shape[1] == len(where.battery) > 0
+    assert _units(data, "EV", "p_mw").shape[1] == len(where.ev) > 0
+    assert _units(data, "CHP", "p_mw").shape[1] == cfg.chp_count
+    assert _units(data, "FlexLoad", "p_mw").shape[1] == 13
+    assert set(where.battery) <= set(where.pv)
+
+
+def test_grid_energy_balance_closes(day):
+    outcome, _, data = day
+    b = energy_balance(outcome.out_dir)
+    assert abs(b.residual_mwh) < 1e-9
+
+    def grid(prefix, attr="p_mw"):
+        return data[
+            [c for c in data.columns if c[0].startswith(f"Grid-0.{prefix}") and c[1] == attr]
+        ].sum(axis=1)
+
+    # import - export + generation = consumption + storage charging + losses, every step
+    residual_mw = (
+        grid("ext_grid_")
+        + grid("sgen_")
+        - grid("load_")
+        - grid("storage_")
+        - grid("line_", "pl_mw")
+        - grid("trafo_", "pl_mw")
+    )
+    assert residual_mw.abs().max() < 1e-9
+    assert b.import_mwh > 0 and b.pv_mwh > 0 and b.chp_mwh > 0 and b.grid_losses_mwh > 0
+    assert b.other_generation_mwh == pytest.approx(0.0, abs=1e-9)  # rural1's own sgens: none lit
+    assert b.storage_charging_mwh == pytest.approx(b.battery_mwh + b.ev_mwh, abs=1e-12)
+
+
+def test_unit_side_equals_grid_side(day):
+    """What each unit says it delivered is what the grid element took, every step."""
+    _, _, data = day
+    grid_sgen = data[
+        [c for c in data.columns if c[0].startswith("Grid-0.sgen_") and c[1] == "p_mw"]
+    ].sum(axis=1)
+    units = _units(data, "PV", "p_mw").sum(axis=1) + _units(data, "CHP", "p_mw").sum(axis=1)
+    np.testing.assert_allclose(grid_sgen, units, atol=1e-12)
+
+
+def test_battery_energy_balance_and_bounds(day):
+    _, cfg, data = day
+    step_h = cfg.step_s / 3600
+    p = _units(data, "Battery", "p_mw").to_numpy()
+    loss = _units(data, "Battery", "p_loss_mw").to_numpy()
+    e = _units(data, "Battery", "e_mwh").to_numpy()
+    soc = _units(data, "Battery", "soc_frac").to_numpy()
+    # e after step k = e after step k-1 + (p - losses) * dt, for every battery
+    np.testing.assert_allclose(np.diff(e, axis=0), (p[1:] - loss[1:]) * step_h, atol=1e-12)
+    assert (soc >= -1e-12).all() and (soc <= 1 + 1e-12).all()
+    assert (np.abs(p) <= cfg.battery_p_mw + 1e-12).all()
+
+
+def test_ev_never_charges_when_absent_and_chp_heat_is_covered(day):
+    _, _, data = day
+    p_ev = _units(data, "EV", "p_mw").to_numpy()
+    connected = _units(data, "EV", "connected").to_numpy()
+    assert (p_ev[connected == 0] == 0).all()
+    heat = (
+        _units(data, "CHP", "p_th_mw").to_numpy() + _units(data, "CHP", "p_boiler_th_mw").to_numpy()
+    )
+    tank = _units(data, "CHP", "e_tank_mwh").to_numpy()
+    assert (heat >= 0).all() and (tank >= -1e-12).all()
+
+
+def test_summary_states_the_energy_balance(day):
+    text = render(day[0])
+    for label in (
+        "energy imported / exported",
+        "PV / CHP / other produced",
+        "into batteries / EVs (net)",
+        "losses grid / batteries+EVs",
+        "balance residual",
+    ):
+        assert label in text
+
+
+def test_same_seed_same_results_other_seed_other_layout(tmp_path):
+    scenario = load_scenario("neighbourhood")
+    runs = []
+    for name, seed in (("a", 7), ("b", 7), ("c", 8)):
+        cfg = make_config(scenario.config_class, steps=4, seed=seed)
+        runs.append(runner.run(scenario, cfg, tmp_path / name, progress=False))
+    sums = [results.read_manifest(r.out_dir)["checksums"] for r in runs]
+    assert sums[0] == sums[1]
+    cfg7, cfg8 = (make_config(scenario.config_class, seed=s) for s in (7, 8))
+    assert not np.array_equal(layout(13, cfg7).pv, layout(13, cfg8).pv)
+
+
+def test_processes_equal_in_process(tmp_path):
+    scenario = load_scenario("neighbourhood")
+    cfg = make_config(scenario.config_class, steps=6)
+    local = runner.run(scenario, cfg, tmp_path / "local", progress=False)
+    procs = runner.run(scenario, cfg, tmp_path / "procs", processes=True, progress=False)
+    assert procs.status == "completed", procs.error
+    pd.testing.assert_frame_equal(
+        results.load(local.out_dir), results.load(procs.out_dir), check_exact=True
+    )
+
+
+@pytest.mark.parametrize(
+    ("pair", "match"),
+    [
+        ("pv_share_frac=1.5", "pv_share_frac=1.5 must be in"),
+        ("battery_e_mwh=-1", "battery_e_mwh=-1.0 must be > 0"),
+        ("chp_count=-1", "chp_count=-1 must be >= 0"),
+    ],
+)
+def test_bad_config(pair, match):
+    with pytest.raises(ConfigError, match=match):
+        make_config(load_scenario("neighbourhood").config_class, [pair])
