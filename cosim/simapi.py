@@ -6,13 +6,14 @@ A leaf module (it imports only ``cosim.errors``), so ``simulators/`` and
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 
-from cosim.errors import unknown
+from cosim.errors import ConfigError, SimulationError, unknown
 
 API_VERSION = "3.0"
 
@@ -82,3 +83,216 @@ def json_value(value: Any) -> Any:
     if isinstance(value, (float, np.floating)):
         return float(value)
     return value
+
+
+# --- init ----------------------------------------------------------------------------------
+
+DEFAULT_STEP_S = 900
+"""Default stepping interval of every cosim simulator [s]."""
+DEFAULT_START = "2016-01-01 00:00:00"
+"""Default ISO date and time of ``t_s = 0``."""
+SIM_PARAMS = ("step_s", "start")
+"""The sim params every cosim simulator takes."""
+
+
+def check_time_resolution(time_resolution: float) -> None:
+    """A ConfigError unless one mosaik tick is one second, as cosim assumes."""
+    if time_resolution != 1.0:
+        raise ConfigError(f"time_resolution={time_resolution!r} must be 1.0 (1 tick = 1 s)")
+
+
+def positive_int(field: str, value: object, unit: str = "[s]") -> int:
+    """``value`` if it is a positive int (not a bool), else a ConfigError naming ``field``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigError(f"{field}={value!r} must be a positive int {unit}".rstrip())
+    return value
+
+
+def iso_datetime(field: str, value: object) -> datetime:
+    """``value`` (text or datetime) as a datetime, else a ConfigError naming ``field``."""
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError as err:
+        raise ConfigError(
+            f"{field}={value!r} is not an ISO date and time, e.g. {DEFAULT_START!r}: {err}"
+        ) from None
+
+
+def check_init(
+    time_resolution: float, sim_params: Mapping[str, Any], known: Sequence[str] = SIM_PARAMS
+) -> tuple[int, datetime]:
+    """Check the common sim params of an adapter's ``init``: ``(step_s, start)``.
+
+    One tick must be 1 s, every key of ``sim_params`` one of ``known`` (``step_s`` and
+    ``start`` and the adapter's own), ``step_s`` a positive int [s] (default 900) and
+    ``start`` an ISO date and time (default :data:`DEFAULT_START`).
+    """
+    check_time_resolution(time_resolution)
+    for key in sim_params:
+        if key not in known:
+            raise unknown("sim param", key, tuple(known))
+    step_s = positive_int("step_s", sim_params.get("step_s", DEFAULT_STEP_S))
+    start = iso_datetime("start", sim_params.get("start", DEFAULT_START))
+    return step_s, start
+
+
+def check_num(num: object) -> int:
+    """The ``num`` of a ``create`` call if it is a positive int, else a ConfigError."""
+    if isinstance(num, bool) or not isinstance(num, int) or num < 1:
+        raise ConfigError(f"num={num!r} must be a positive int")
+    return num
+
+
+# --- inputs --------------------------------------------------------------------------------
+
+REDUCTIONS = ("sum", "min", "all", "one")
+"""How the sources of one input make its value: summed, the lowest, all true, exactly one."""
+
+
+def combine(sources: Mapping[str, Any], how: str, eid: str, attr: str) -> Any:
+    """The value of input ``attr`` of ``eid`` from its ``{source: value}``; None if absent.
+
+    A source that sends None counts as absent. ``how`` is one of :data:`REDUCTIONS`; with
+    ``"one"``, several sources are a ConfigError.
+    """
+    if how == "one":
+        if len(sources) > 1:
+            raise ConfigError(
+                f"input {attr!r} of {eid!r} has several sources {sorted(sources)}; one is allowed"
+            )
+        return next(iter(sources.values()), None)
+    values = [v for v in sources.values() if v is not None]
+    if not values:
+        return None
+    if how == "sum":
+        return sum(values[1:], values[0])
+    if how == "min":
+        return min(values)
+    if how == "all":
+        return all(bool(v) for v in values)
+    raise ValueError(f"how={how!r} is unknown; known: {', '.join(REDUCTIONS)}")
+
+
+def gather(
+    inputs: Mapping[str, Mapping[str, Mapping[str, Any]]],
+    positions: Mapping[str, int],
+    n: int,
+    defaults: Mapping[str, Any],
+    *,
+    how: Mapping[str, str] | None = None,
+    error: type[Exception] = ConfigError,
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """mosaik's inputs as arrays over ``n`` entities: ``{attr: (values, given)}``.
+
+    Parameters
+    ----------
+    inputs
+        mosaik's ``{eid: {attr: {source: value}}}``.
+    positions
+        Entity id -> position in the arrays; another id is a SimulationError.
+    n
+        Number of entities.
+    defaults
+        Every input attr and its value where it is not given: a scalar or an array (n,). An
+        attr not in it is an ``error`` (ConfigError unless the adapter says otherwise).
+    how
+        attr -> one of :data:`REDUCTIONS` (see :func:`combine`); default ``"sum"``. Values of
+        an ``"all"`` input are bools, all others float64.
+
+    Returns
+    -------
+    dict
+        For every attr of ``defaults``: its values and whether a source gave one (bool).
+    """
+    how = how or {}
+    lists: dict[str, tuple[list[Any], list[bool], str]] = {}
+    for eid, attrs in inputs.items():
+        pos = positions.get(eid)
+        if pos is None:
+            raise SimulationError(f"input for unknown entity {eid!r}")
+        for attr, sources in attrs.items():
+            entry = lists.get(attr)
+            if entry is None:
+                if attr not in defaults:
+                    raise error(
+                        f"input {attr!r} of {eid!r} is unknown; inputs: {', '.join(defaults)}"
+                    )
+                default = defaults[attr]
+                start = default.tolist() if isinstance(default, np.ndarray) else [default] * n
+                entry = lists[attr] = (start, [False] * n, how.get(attr, "sum"))
+            if entry[2] == "sum":  # the common case inline: it runs per entity and attr
+                total = None
+                for value in sources.values():
+                    if value is not None:
+                        total = value if total is None else total + value
+            else:
+                total = combine(sources, entry[2], eid, attr)
+            if total is not None:
+                entry[0][pos], entry[1][pos] = total, True
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    try:
+        for attr, default in defaults.items():
+            dtype = bool if how.get(attr) == "all" else np.float64
+            entry = lists.get(attr)
+            if entry is None:
+                out[attr] = (np.full(n, default, dtype=dtype), np.zeros(n, dtype=bool))
+            else:
+                out[attr] = (np.array(entry[0], dtype=dtype), np.array(entry[1], dtype=bool))
+    except (TypeError, ValueError) as err:
+        raise SimulationError(f"inputs must be numbers: {err}") from None
+    return out
+
+
+def check_inputs(
+    attr: str, values: np.ndarray, bad: np.ndarray, eids: Sequence[str], allowed: str
+) -> None:
+    """A SimulationError naming the first entity where ``bad`` holds, its value and ``allowed``."""
+    if bad.any():
+        k = int(np.argmax(bad))
+        raise SimulationError(f"{eids[k]}: {attr}={values[k].item()!r} must be {allowed}")
+
+
+# --- outputs -------------------------------------------------------------------------------
+
+
+def output_data(
+    outputs: Mapping[str, Iterable[str]],
+    positions: Mapping[str, int],
+    columns: dict[str, list[Any]],
+    column: Callable[[str], list[Any]],
+) -> dict[str, dict[str, Any]]:
+    """mosaik's get_data answer from per-attr lists over all entities, made on demand.
+
+    ``columns`` caches this step's lists (clear it after each step); ``column(attr)`` makes
+    the list of one attr (plain Python values: ``array.tolist()``) or raises for a non-output.
+    """
+    data: dict[str, dict[str, Any]] = {}
+    for eid, attrs in outputs.items():
+        pos = positions.get(eid)
+        if pos is None:
+            raise SimulationError(f"get_data for unknown entity {eid!r}")
+        values = {}
+        for attr in attrs:
+            values_of = columns.get(attr)
+            if values_of is None:
+                values_of = columns[attr] = column(attr)
+            values[attr] = values_of[pos]
+        data[eid] = values
+    return data
+
+
+def not_an_output(attr: str, model: str, outputs: Iterable[Attr]) -> SimulationError:
+    """The error for a get_data request of ``attr``, which ``model`` does not output."""
+    return SimulationError(
+        f"attr {attr!r} is not an output of {model}; outputs: {', '.join(a.name for a in outputs)}"
+    )
+
+
+def array_column(
+    arrays: Mapping[str, np.ndarray], attr: str, model: str, outputs: Iterable[Attr]
+) -> list[Any]:
+    """``arrays[attr]`` as a list of plain Python values, or :func:`not_an_output`."""
+    array = arrays.get(attr)
+    if array is None:
+        raise not_an_output(attr, model, outputs)
+    return array.tolist()

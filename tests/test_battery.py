@@ -297,7 +297,7 @@ def test_misplaced_inputs_and_misuse() -> None:
         sim.step(0, {"battery_0": {"p_gen_mw": {"pv": 0.1}}}, 0)
     with pytest.raises(ConfigError, match="input 'q_mvar' of 'battery_0' is unknown"):
         sim.step(0, {"battery_0": {"q_mvar": {"c": 0.1}}}, 0)
-    with pytest.raises(SimulationError, match="'p_set_mw' of 'battery_0' is nan"):
+    with pytest.raises(SimulationError, match="battery_0: p_set_mw=nan must be finite"):
         sim.step(0, {"battery_0": {"p_set_mw": {"c": float("nan")}}}, 0)
     with pytest.raises(SimulationError, match="before the first step"):
         sim.get_data({"battery_0": ["p_mw"]})

@@ -361,7 +361,7 @@ def test_adapter_inputs_outputs_and_errors() -> None:
         assert type(values["starts"]) is int and type(values["on"]) is bool
     with pytest.raises(SimulationError, match=r"p_slack_mw for \['chp_0'\].*not grid_forming"):
         sim.step(900, {"chp_0": {"p_slack_mw": {"grid": 0.01}}}, 10**9)
-    with pytest.raises(SimulationError, match="'p_mw' is not an input"):
+    with pytest.raises(SimulationError, match="'p_mw' of 'chp_0' is unknown; inputs: p_set"):
         sim.step(900, {"chp_0": {"p_mw": {"x": 0.01}}}, 10**9)
     with pytest.raises(SimulationError, match=r"p_heat_demand_mw=-1\.0 must be finite and >= 0"):
         sim.step(900, {"chp_1": {"p_heat_demand_mw": {"x": -1.0}}}, 10**9)

@@ -110,7 +110,7 @@ def test_bad_use_is_a_clear_error(call, match):
     ("kwargs", "match"),
     [
         ({"time_resolution": 60.0}, "time_resolution=60.0 must be 1.0"),
-        ({"step_s": 0}, "step_s=0 must be a positive integer"),
+        ({"step_s": 0}, "step_s=0 must be a positive int"),
         ({"on_diverge": "ignore"}, "on_diverge='ignore' is unknown; known: continue, stop"),
     ],
 )

@@ -151,3 +151,15 @@ def test_processes_equal_in_process(tmp_path):
 def test_bad_config(pair, match):
     with pytest.raises(ConfigError, match=match):
         make_config(load_scenario("neighbourhood").config_class, [pair])
+
+
+@pytest.mark.slow
+def test_a_year_closes_its_energy_balance(tmp_path):
+    """A whole year at 15 min (35,040 steps): ``pytest -m slow``."""
+    scenario = load_scenario("neighbourhood")
+    cfg = make_config(scenario.config_class, steps=35_040)
+    outcome = runner.run(scenario, cfg, tmp_path / "year", progress=False)
+    assert outcome.status == "completed", outcome.error
+    b = energy_balance(outcome.out_dir)
+    assert abs(b.residual_mwh) < 1e-6
+    assert b.pv_mwh > 0 and b.chp_mwh > 0 and b.ev_mwh > 0

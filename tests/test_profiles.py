@@ -146,7 +146,7 @@ def test_entity_id_and_grouping() -> None:
         ("t_s,load_3,load_3\n0,1,1\n", r"\['load_3'\] appear more than once"),
         ("t_s\n0\n", "no element columns"),
         ("t_s,load_3\n", "has no rows"),
-        ("load_3\n1\n", "no 't_s' column, so step_s"),
+        ("load_3\n1\n", "no 't_s' column or only one row, so step_s"),
     ],
 )
 def test_bad_file_raises_config_error(tmp_path: Path, text: str, match: str) -> None:

@@ -36,7 +36,6 @@ References
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any, NamedTuple
@@ -45,6 +44,7 @@ import numpy as np
 
 from cosim.errors import ConfigError
 from cosim.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
+from simulators.checks import boolean, number
 
 MODES = ("set_point", "self_consumption")
 """``set_point``: follow ``p_set_mw``. ``self_consumption``: charge the local surplus
@@ -56,16 +56,6 @@ DEFAULT_C_RATE_PER_H = 0.5
 
 ENERGY_TOL_MWH = 1e-12
 """Rounding allowance when comparing energies and powers [MWh, MW]."""
-
-
-def _number(name: str, value: object) -> float:
-    """``value`` as a finite float, or a ConfigError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ConfigError(f"{name}={value!r} must be a number")
-    number = float(value)
-    if not math.isfinite(number):
-        raise ConfigError(f"{name}={value!r} must be finite")
-    return number
 
 
 @dataclass(frozen=True)
@@ -108,48 +98,47 @@ class BatteryParams:
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
-        e_max = _number("e_max_mwh", self.e_max_mwh)
+        e_max = number("e_max_mwh", self.e_max_mwh)
         if e_max <= 0:
             raise ConfigError(f"e_max_mwh={self.e_max_mwh!r} must be > 0 [MWh]")
         set_(self, "e_max_mwh", e_max)
         for name in ("p_charge_max_mw", "p_discharge_max_mw"):
             value = getattr(self, name)
-            p_max = DEFAULT_C_RATE_PER_H * e_max if value is None else _number(name, value)
+            p_max = DEFAULT_C_RATE_PER_H * e_max if value is None else number(name, value)
             if p_max <= 0:
                 raise ConfigError(f"{name}={value!r} must be > 0 [MW]")
             set_(self, name, p_max)
         for name in ("eta_charge", "eta_discharge"):
-            eta = _number(name, getattr(self, name))
+            eta = number(name, getattr(self, name))
             if not 0 < eta <= 1:
                 raise ConfigError(f"{name}={getattr(self, name)!r} must be in (0, 1]")
             set_(self, name, eta)
-        lo = _number("soc_min_frac", self.soc_min_frac)
-        hi = _number("soc_max_frac", self.soc_max_frac)
+        lo = number("soc_min_frac", self.soc_min_frac)
+        hi = number("soc_max_frac", self.soc_max_frac)
         if not 0 <= lo < hi <= 1:
             raise ConfigError(
                 f"soc_min_frac={self.soc_min_frac!r} and soc_max_frac={self.soc_max_frac!r} "
                 "must satisfy 0 <= soc_min_frac < soc_max_frac <= 1"
             )
-        init = _number("soc_init_frac", self.soc_init_frac)
+        init = number("soc_init_frac", self.soc_init_frac)
         if not lo <= init <= hi:
             raise ConfigError(
                 f"soc_init_frac={self.soc_init_frac!r} must be within "
                 f"[soc_min_frac, soc_max_frac] = [{lo}, {hi}]"
             )
-        rate = _number("self_discharge_per_day_frac", self.self_discharge_per_day_frac)
+        rate = number("self_discharge_per_day_frac", self.self_discharge_per_day_frac)
         if not 0 <= rate < 1:
             raise ConfigError(
                 f"self_discharge_per_day_frac={self.self_discharge_per_day_frac!r} "
                 "must be in [0, 1) [1/day]"
             )
-        if not isinstance(self.grid_forming, (bool, np.bool_)):
-            raise ConfigError(f"grid_forming={self.grid_forming!r} must be True or False")
+        grid_forming = boolean("grid_forming", self.grid_forming)
         if self.mode not in MODES:
             raise ConfigError(f"mode={self.mode!r} is unknown; known: {', '.join(MODES)}")
         for name, value in (("soc_min_frac", lo), ("soc_max_frac", hi), ("soc_init_frac", init)):
             set_(self, name, value)
         set_(self, "self_discharge_per_day_frac", rate)
-        set_(self, "grid_forming", bool(self.grid_forming))
+        set_(self, "grid_forming", grid_forming)
 
     @classmethod
     def from_kwargs(cls, params: dict[str, Any]) -> BatteryParams:

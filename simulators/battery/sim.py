@@ -26,7 +26,17 @@ from mosaik_api_v3.types import (
 )
 
 from cosim.errors import ConfigError, SimulationError, unknown
-from cosim.simapi import Attr, model_meta, sim_meta
+from cosim.simapi import (
+    Attr,
+    check_init,
+    check_inputs,
+    check_num,
+    gather,
+    model_meta,
+    not_an_output,
+    output_data,
+    sim_meta,
+)
 from simulators.battery import model
 from simulators.battery.model import BatteryParams, Fleet, initial_energy
 
@@ -67,36 +77,13 @@ OUTPUTS = (
     P_AVAILABLE_DISCHARGE_MW,
     LIMIT_VIOLATED,
 )
-INPUT_NAMES = frozenset(a.name for a in INPUTS)
+INPUT_DEFAULTS = {a.name: 0.0 for a in INPUTS}
 MODEL = "Battery"
-SIM_PARAMS = ("step_s", "start")
 MODEL_PARAMS = tuple(f.name for f in fields(BatteryParams))
 
 META: Meta = sim_meta(  # type: ignore[assignment]
     {MODEL: model_meta((*INPUTS, *OUTPUTS), params=MODEL_PARAMS)}
 )
-
-
-def check_init(time_resolution: float, sim_params: dict[str, Any]) -> tuple[int, datetime]:
-    """Validate the sim params of a cosim simulator: ``(step_s, start)``."""
-    if time_resolution != 1.0:
-        raise ConfigError(
-            f"time_resolution={time_resolution!r} is not supported; cosim uses 1.0 (1 tick = 1 s)"
-        )
-    for key in sim_params:
-        if key not in SIM_PARAMS:
-            raise unknown("sim param", key, SIM_PARAMS)
-    step_s = sim_params.get("step_s", 900)
-    if isinstance(step_s, bool) or not isinstance(step_s, int) or step_s <= 0:
-        raise ConfigError(f"step_s={step_s!r} must be a positive int [s]")
-    start = sim_params.get("start", "2016-01-01 00:00:00")
-    try:
-        start_dt = datetime.fromisoformat(str(start))
-    except ValueError:
-        raise ConfigError(
-            f"start={start!r} must be an ISO date and time, e.g. '2016-01-01 00:00:00'"
-        ) from None
-    return step_s, start_dt
 
 
 class BatterySim(mosaik_api_v3.Simulator):
@@ -127,8 +114,7 @@ class BatterySim(mosaik_api_v3.Simulator):
         """Append ``num`` batteries with the given ``BatteryParams`` fields."""
         if model != MODEL:
             raise unknown("model", model, [MODEL])
-        if isinstance(num, bool) or not isinstance(num, int) or num < 1:
-            raise ConfigError(f"num={num!r} must be a positive int")
+        check_num(num)
         params = BatteryParams.from_kwargs(model_params)
         new_eids = [f"battery_{len(self._eids) + k}" for k in range(num)]
         units = [params] * num
@@ -146,18 +132,13 @@ class BatterySim(mosaik_api_v3.Simulator):
         fleet = self._fleet
         if fleet is None:
             raise SimulationError("step() before create(): no batteries")
-        given = gather(inputs, self._pos, INPUT_NAMES, fleet.size)
+        given = gather(inputs, self._pos, fleet.size, INPUT_DEFAULTS)
         self._check_inputs(given, fleet)
-        zero, absent = np.zeros(fleet.size), np.zeros(fleet.size, dtype=bool)
-        p_set, has_set = given.get("p_set_mw", (zero, absent))
+        p_set, has_set = given["p_set_mw"]
         request = model.requested_power(
-            fleet,
-            p_set,
-            has_set,
-            given.get("p_load_mw", (zero,))[0],
-            given.get("p_gen_mw", (zero,))[0],
+            fleet, p_set, has_set, given["p_load_mw"][0], given["p_gen_mw"][0]
         )
-        p_slack, has_slack = given.get("p_slack_mw", (zero, absent))
+        p_slack, has_slack = given["p_slack_mw"]
         slack = np.where(has_slack, p_slack, np.nan)
         self._result = model.step(self._e_mwh, request, slack, self.step_s, fleet)
         self._e_mwh = self._result.e_mwh
@@ -173,10 +154,7 @@ class BatterySim(mosaik_api_v3.Simulator):
             "p_gen_mw": fleet.self_consumption,
         }
         for attr, (values, present) in given.items():
-            bad = present & ~np.isfinite(values)
-            if bad.any():
-                eid = self._eids[int(np.argmax(bad))]
-                raise SimulationError(f"input {attr!r} of {eid!r} is {values[bad][0]}")
+            check_inputs(attr, values, present & ~np.isfinite(values), self._eids, "finite")
             wrong = present & ~allowed[attr] if attr in allowed else None
             if wrong is not None and wrong.any():
                 eid = self._eids[int(np.argmax(wrong))]
@@ -187,20 +165,7 @@ class BatterySim(mosaik_api_v3.Simulator):
         """This step's outputs of the requested batteries, as plain floats and bools."""
         if self._result is None:
             raise SimulationError("get_data() before the first step()")
-        out, pos_of = self._out, self._pos
-        data: dict[str, dict[str, Any]] = {}
-        for eid, attrs in outputs.items():
-            pos = pos_of.get(eid)
-            if pos is None:
-                raise SimulationError(f"get_data for unknown entity {eid!r}")
-            values = {}
-            for attr in attrs:
-                column = out.get(attr)
-                if column is None:
-                    column = out[attr] = self._column(attr)
-                values[attr] = column[pos]
-            data[eid] = values
-        return data
+        return output_data(outputs, self._pos, self._out, self._column)
 
     def _column(self, attr: str) -> list[Any]:
         """One output over all batteries, as a list of plain Python values."""
@@ -216,41 +181,4 @@ class BatterySim(mosaik_api_v3.Simulator):
         if attr in ("p_mw", "e_mwh", "p_loss_mw", "limit_violated"):
             column: np.ndarray = getattr(result, attr)
             return column.tolist()
-        raise SimulationError(
-            f"attr {attr!r} is not an output; outputs: {', '.join(a.name for a in OUTPUTS)}"
-        )
-
-
-def gather(
-    inputs: InputData, pos_of: dict[str, int], names: frozenset[str], n: int
-) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Inputs as arrays over ``n`` entities: ``{attr: (values, given)}`` for the attrs given.
-
-    Several sources of an input are summed; a source that sends None counts as absent.
-    """
-    lists: dict[str, tuple[list[float], list[bool]]] = {}
-    for eid, attrs in inputs.items():
-        pos = pos_of.get(eid)
-        if pos is None:
-            raise SimulationError(f"input for unknown entity {eid!r}")
-        for attr, sources in attrs.items():
-            if attr not in names:
-                raise ConfigError(
-                    f"input {attr!r} of {eid!r} is unknown; inputs: {', '.join(sorted(names))}"
-                )
-            total = None
-            for value in sources.values():
-                if value is not None:
-                    total = value if total is None else total + value
-            if total is not None:
-                entry = lists.get(attr)
-                if entry is None:
-                    entry = lists[attr] = ([0.0] * n, [False] * n)
-                entry[0][pos], entry[1][pos] = total, True
-    try:
-        return {
-            attr: (np.array(values, dtype=np.float64), np.array(given, dtype=bool))
-            for attr, (values, given) in lists.items()
-        }
-    except (TypeError, ValueError) as err:
-        raise SimulationError(f"inputs must be numbers: {err}") from None
+        raise not_an_output(attr, MODEL, OUTPUTS)

@@ -30,19 +30,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from cosim.errors import ConfigError, SimulationError
 from cosim.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
-
-# The profiles model's file reading, reused rather than rewritten (header, numbers, t_s step).
-from simulators.profiles.model import (
-    SUFFIXES,
-    T_COLUMN,
-    _check_csv_header,
-    _numeric,
-    _step_from_t_column,
-)
+from simulators.timeseries import T_COLUMN, numeric, read_frame, time_step
 
 DAYS_PER_YEAR = 365
 HOURS_PER_YEAR = DAYS_PER_YEAR * 24
@@ -202,29 +193,14 @@ def read_heat_table(path: str | Path, default_step_s: int) -> HeatTable:
     """
     path = Path(path)
     where = f"heat_demand file {str(path)!r}: "
-    suffix = path.suffix.lower()
-    if suffix not in SUFFIXES:
-        raise ConfigError(f"{where}suffix {path.suffix!r} is unknown; known: {', '.join(SUFFIXES)}")
-    if not path.is_file():
-        raise ConfigError(f"{where}file does not exist")
-    try:
-        if suffix == ".csv":
-            _check_csv_header(path, where)
-            frame = pd.read_csv(path)
-        else:
-            frame = pd.read_parquet(path)
-    except (OSError, ValueError) as err:
-        raise ConfigError(f"{where}cannot be read as {suffix[1:]}: {err}") from err
-    frame.columns = [str(c) for c in frame.columns]
-    if len(frame) == 0:
-        raise ConfigError(f"{where}has no rows")
+    frame = read_frame(path, where)
     names = tuple(c for c in frame.columns if c != T_COLUMN)
     if not names:
         raise ConfigError(f"{where}has no heat demand column, only {list(frame.columns)}")
-    step_s = _step_from_t_column(frame, None, where, default_step_s)
+    step_s = time_step(frame, None, where, default_step_s)
     values = np.empty((len(frame), len(names)), dtype=np.float64)
     for j, name in enumerate(names):
-        values[:, j] = _numeric(frame, name, where)
+        values[:, j] = numeric(frame, name, where)
         if (values[:, j] < 0).any():
             row = int(np.argmax(values[:, j] < 0))
             raise ConfigError(

@@ -38,6 +38,7 @@ import numpy as np
 
 from cosim.errors import ConfigError, unknown
 from cosim.units import SECONDS_PER_HOUR
+from simulators.checks import boolean, check, number
 from simulators.chp.heat_demand import SLP_COEFFICIENTS
 
 MODES = ("heat_led", "power_led")
@@ -119,26 +120,25 @@ class Params:
         for f in fields(self):
             value = getattr(self, f.name)
             if f.type == "bool":
-                if not isinstance(value, (bool, np.bool_)):
-                    raise ConfigError(f"{f.name}={value!r} must be True or False")
+                boolean(f.name, value)
             elif f.type == "float":
-                _number(f.name, value)
-        _check(self.p_el_max_mw > 0, "p_el_max_mw", self.p_el_max_mw, "> 0")
+                number(f.name, value)
+        check(self.p_el_max_mw > 0, "p_el_max_mw", self.p_el_max_mw, "> 0")
         for name in ("eta_el", "eta_th"):
-            _check(0 < getattr(self, name) < 1, name, getattr(self, name), "in (0, 1)")
+            check(0 < getattr(self, name) < 1, name, getattr(self, name), "in (0, 1)")
         if self.eta_el + self.eta_th > 1:
             raise ConfigError(
                 f"eta_el={self.eta_el!r} + eta_th={self.eta_th!r} = "
                 f"{self.eta_el + self.eta_th:g} must be <= 1 (LHV basis)"
             )
         for name in ("min_part_load_frac", "tank_loss_per_h_frac", "tank_low_frac"):
-            _check(0 <= getattr(self, name) < 1, name, getattr(self, name), "in [0, 1)")
+            check(0 <= getattr(self, name) < 1, name, getattr(self, name), "in [0, 1)")
         for name in ("min_on_s", "min_off_s", "e_tank_max_mwh", "co2_kg_per_mwh_fuel"):
-            _check(getattr(self, name) >= 0, name, getattr(self, name), ">= 0")
-        _check(self.e_heat_annual_mwh >= 0, "e_heat_annual_mwh", self.e_heat_annual_mwh, ">= 0")
-        _check(0 <= self.tank_init_frac <= 1, "tank_init_frac", self.tank_init_frac, "in [0, 1]")
-        _check(0 < self.eta_boiler <= 1, "eta_boiler", self.eta_boiler, "in (0, 1]")
-        _check(0 < self.cos_phi <= 1, "cos_phi", self.cos_phi, "in (0, 1]")
+            check(getattr(self, name) >= 0, name, getattr(self, name), ">= 0")
+        check(self.e_heat_annual_mwh >= 0, "e_heat_annual_mwh", self.e_heat_annual_mwh, ">= 0")
+        check(0 <= self.tank_init_frac <= 1, "tank_init_frac", self.tank_init_frac, "in [0, 1]")
+        check(0 < self.eta_boiler <= 1, "eta_boiler", self.eta_boiler, "in (0, 1]")
+        check(0 < self.cos_phi <= 1, "cos_phi", self.cos_phi, "in (0, 1]")
         if self.mode not in MODES:
             raise unknown("mode", self.mode, MODES)
         if self.heat_slp not in SLP_COEFFICIENTS:
@@ -152,18 +152,6 @@ class Params:
             if key not in known:
                 raise unknown("CHP param", key, [*known, *extra])
         return cls(**params)
-
-
-def _number(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ConfigError(f"{name}={value!r} must be a number")
-    if not math.isfinite(value):
-        raise ConfigError(f"{name}={value!r} must be finite")
-
-
-def _check(ok: bool, name: str, value: object, allowed: str) -> None:
-    if not ok:
-        raise ConfigError(f"{name}={value!r} must be {allowed}")
 
 
 @dataclass(frozen=True, eq=False)

@@ -28,8 +28,18 @@ import mosaik_api_v3
 import numpy as np
 from mosaik_api_v3.types import CreateResult, InputData, Meta, OutputData, OutputRequest
 
-from cosim.errors import ConfigError, SimulationError, unknown
-from cosim.simapi import Attr, model_meta, sim_meta
+from cosim.errors import SimulationError, unknown
+from cosim.simapi import (
+    Attr,
+    array_column,
+    check_init,
+    check_inputs,
+    check_num,
+    gather,
+    model_meta,
+    output_data,
+    sim_meta,
+)
 from simulators.chp import model as chp_model
 from simulators.chp.heat_demand import SECONDS_PER_YEAR, HeatDemand, HeatTable, read_heat_table
 
@@ -58,8 +68,7 @@ OUTPUTS = (
     LIMIT_VIOLATED,
 )  # fmt: skip
 ATTRS = tuple(dict.fromkeys((*INPUTS, *OUTPUTS)))
-_INPUT_NAMES = tuple(a.name for a in INPUTS)
-_OUTPUT_NAMES = frozenset(a.name for a in OUTPUTS)
+INPUT_DEFAULTS = {"p_set_mw": 0.0, "p_slack_mw": np.nan, "p_heat_demand_mw": np.nan}
 MODEL = "CHP"
 EID_PREFIX = "chp_"
 MODEL_EXTRA = ("heat_demand",)
@@ -70,19 +79,8 @@ META: Meta = sim_meta(  # type: ignore[assignment]
 )
 
 
-def check_step_s(value: object) -> int:
-    """``value`` if it is a positive int [s], else a ConfigError."""
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ConfigError(f"step_s={value!r} must be a positive int [s]")
-    return value
-
-
-def year_offset_s(start: object) -> int:
-    """Seconds from 1 January 00:00 of ``start``'s year to ``start`` (ISO date and time)."""
-    try:
-        when = datetime.fromisoformat(str(start))
-    except ValueError as err:
-        raise ConfigError(f"start={start!r} is not an ISO date and time: {err}") from None
+def year_offset_s(when: datetime) -> int:
+    """Seconds from 1 January 00:00 of ``when``'s year to ``when``."""
     return int((when - when.replace(month=1, day=1, hour=0, minute=0, second=0)).total_seconds())
 
 
@@ -104,16 +102,8 @@ class ChpSim(mosaik_api_v3.Simulator):
 
     def init(self, sid: str, time_resolution: float = 1.0, **sim_params: Any) -> Meta:
         """Check the time resolution (1 s per tick); read ``step_s``, ``start``, ``heat_demand``."""
-        if time_resolution != 1.0:
-            raise ConfigError(
-                f"time_resolution={time_resolution!r} is not supported; cosim uses 1.0 "
-                "(one tick = 1 s)"
-            )
-        for key in sim_params:
-            if key not in SIM_PARAMS:
-                raise unknown("sim param", key, SIM_PARAMS)
-        self.step_s = check_step_s(sim_params.get("step_s", 900))
-        offset_s = year_offset_s(sim_params.get("start", "2016-01-01 00:00:00"))
+        self.step_s, start = check_init(time_resolution, sim_params, SIM_PARAMS)
+        offset_s = year_offset_s(start)
         self.demand = HeatDemand(offset_s % SECONDS_PER_YEAR)
         if sim_params.get("heat_demand") is not None:
             self.sim_table = read_heat_table(str(sim_params["heat_demand"]), self.step_s)
@@ -123,8 +113,7 @@ class ChpSim(mosaik_api_v3.Simulator):
         """Append ``num`` units with the given params; ids ``chp_<k>`` with a running k."""
         if model != MODEL:
             raise unknown("model", model, [MODEL])
-        if isinstance(num, bool) or not isinstance(num, int) or num <= 0:
-            raise ConfigError(f"num={num!r} must be a positive int")
+        check_num(num)
         source = model_params.pop("heat_demand", None)
         params = chp_model.Params.from_dict(model_params, extra=MODEL_EXTRA)
         first = len(self.eids)
@@ -161,61 +150,24 @@ class ChpSim(mosaik_api_v3.Simulator):
 
     def _gather(self, inputs: InputData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Input arrays: p_set (default 0), p_slack and heat demand (NaN = none) [MW]."""
-        n = len(self.eids)
-        arrays = {"p_set_mw": np.zeros(n), "p_slack_mw": np.full(n, np.nan)}
-        arrays["p_heat_demand_mw"] = np.full(n, np.nan)
-        for eid, attrs in inputs.items():
-            k = self._pos.get(eid)
-            if k is None:
-                raise SimulationError(f"input for unknown entity {eid!r}")
-            for attr, sources in attrs.items():
-                target = arrays.get(attr)
-                if target is None:
-                    raise SimulationError(
-                        f"{eid}: {attr!r} is not an input; inputs: {', '.join(_INPUT_NAMES)}"
-                    )
-                values = [v for v in sources.values() if v is not None]
-                if values:
-                    target[k] = float(sum(values))
-        p_set, p_slack, demand = (
-            arrays["p_set_mw"],
-            arrays["p_slack_mw"],
-            arrays["p_heat_demand_mw"],
-        )
+        given = gather(inputs, self._pos, len(self.eids), INPUT_DEFAULTS, error=SimulationError)
+        p_set, p_slack, demand = (given[a.name][0] for a in INPUTS)
         bad = ~np.isnan(p_slack) & ~self.fleet.grid_forming
         if bad.any():
             shown = [self.eids[k] for k in np.flatnonzero(bad)]
             raise SimulationError(f"p_slack_mw for {shown}, which are not grid_forming")
-        for name, array, bad in (  # NaN in p_slack_mw and p_heat_demand_mw means "none"
-            ("p_set_mw", p_set, ~np.isfinite(p_set)),
-            ("p_slack_mw", p_slack, np.isinf(p_slack)),
-            ("p_heat_demand_mw", demand, np.isinf(demand) | (demand < 0)),
-        ):
-            if bad.any():
-                k = int(np.flatnonzero(bad)[0])
-                raise SimulationError(
-                    f"{self.eids[k]}: {name}={float(array[k])!r} must be finite"
-                    + (" and >= 0" if name == "p_heat_demand_mw" else "")
-                )
+        # NaN in p_slack_mw and p_heat_demand_mw means "none"
+        check_inputs("p_set_mw", p_set, ~np.isfinite(p_set), self.eids, "finite")
+        check_inputs("p_slack_mw", p_slack, np.isinf(p_slack), self.eids, "finite")
+        bad = np.isinf(demand) | (demand < 0)
+        check_inputs("p_heat_demand_mw", demand, bad, self.eids, "finite and >= 0")
         return p_set, p_slack, demand
 
     def get_data(self, outputs: OutputRequest) -> OutputData:
         """The requested outputs as plain floats, bools and ints (JSON-safe)."""
         if not self._arrays:
             raise SimulationError("get_data() before the first step()")
-        data: dict[str, dict[str, Any]] = {}
-        lists = self._lists
-        for eid, attrs in outputs.items():
-            k = self._pos.get(eid)
-            if k is None:
-                raise SimulationError(f"get_data for unknown entity {eid!r}")
-            values = {}
-            for attr in attrs:
-                column = lists.get(attr)
-                if column is None:
-                    if attr not in _OUTPUT_NAMES:
-                        raise SimulationError(f"{attr!r} is not an output of {MODEL}")
-                    column = lists[attr] = self._arrays[attr].tolist()
-                values[attr] = column[k]
-            data[eid] = values
-        return data
+        return output_data(outputs, self._pos, self._lists, self._column)
+
+    def _column(self, attr: str) -> list[Any]:
+        return array_column(self._arrays, attr, MODEL, OUTPUTS)

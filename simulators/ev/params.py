@@ -32,9 +32,8 @@ import math
 from dataclasses import dataclass, fields
 from typing import Any
 
-import numpy as np
-
 from cosim.errors import ConfigError
+from simulators.checks import boolean, number
 
 DEPARTURE_MIN_H = 4.0
 DEPARTURE_MAX_H = 14.0
@@ -42,16 +41,6 @@ DEPARTURE_MAX_H = 14.0
 ARRIVAL_MAX_H = 24.0
 MIN_AWAY_H = 1.0
 """A generated arrival is at least this long after the same day's departure [h]."""
-
-
-def number(name: str, value: object) -> float:
-    """``value`` as a finite float, or a ConfigError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ConfigError(f"{name}={value!r} must be a number")
-    result = float(value)
-    if not math.isfinite(result):
-        raise ConfigError(f"{name}={value!r} must be finite")
-    return result
 
 
 def _in_range(obj: object, name: str, lo: float, hi: float, unit: str, lo_open: bool) -> None:
@@ -112,9 +101,7 @@ class EVParams:
                 f"soc_min_frac={self.soc_min_frac!r} must be < soc_target_frac="
                 f"{self.soc_target_frac!r}"
             )
-        if not isinstance(self.v2g, (bool, np.bool_)):
-            raise ConfigError(f"v2g={self.v2g!r} must be True or False")
-        object.__setattr__(self, "v2g", bool(self.v2g))
+        object.__setattr__(self, "v2g", boolean("v2g", self.v2g))
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from simulators.ev.params import (
     EVParams,
     MobilityParams,
 )
+from simulators.timeseries import to_floats
 
 NEVER_S = 2**62
 """Arrival and departure of the padding after an EV's last session: never [s]."""
@@ -249,12 +250,11 @@ def _integers(frame: pd.DataFrame, name: str, where: str) -> np.ndarray:
 
 
 def _floats(frame: pd.DataFrame, name: str, where: str) -> np.ndarray:
-    raw = frame[name]
-    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
-    bad = ~np.isfinite(values)
-    if bad.any():
-        row = int(np.argmax(bad))
-        raise ConfigError(f"{where}row {row}: {name}={raw.iloc[row]!r} must be a finite number")
+    values, row = to_floats(frame, name)
+    if row is not None:
+        raise ConfigError(
+            f"{where}row {row}: {name}={frame[name].iloc[row]!r} must be a finite number"
+        )
     return values
 
 

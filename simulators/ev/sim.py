@@ -26,7 +26,17 @@ from mosaik_api_v3.types import (
 )
 
 from cosim.errors import ConfigError, SimulationError, unknown
-from cosim.simapi import Attr, model_meta, sim_meta
+from cosim.simapi import (
+    Attr,
+    check_init,
+    check_inputs,
+    check_num,
+    gather,
+    model_meta,
+    not_an_output,
+    output_data,
+    sim_meta,
+)
 from simulators.ev import model
 from simulators.ev.model import Fleet
 from simulators.ev.params import MODEL_PARAMS, EVParams, split_params
@@ -62,7 +72,7 @@ OUTPUTS = (
     P_MIN_MW,
     P_MAX_MW,
 )
-INPUT_NAMES = frozenset(a.name for a in INPUTS)
+INPUT_DEFAULTS = {a.name: 0.0 for a in INPUTS}
 MODEL = "EV"
 SIM_PARAMS = ("step_s", "start", "seed")
 
@@ -97,36 +107,18 @@ class EVSim(mosaik_api_v3.Simulator):
 
     def init(self, sid: SimId, time_resolution: float = 1.0, **sim_params: Any) -> Meta:
         """Check the time resolution (1 s per tick) and read ``step_s``, ``start``, ``seed``."""
-        if time_resolution != 1.0:
-            raise ConfigError(
-                f"time_resolution={time_resolution!r} is not supported; "
-                "cosim uses 1.0 (1 tick = 1 s)"
-            )
-        for key in sim_params:
-            if key not in SIM_PARAMS:
-                raise unknown("sim param", key, SIM_PARAMS)
-        step_s = sim_params.get("step_s", 900)
-        if isinstance(step_s, bool) or not isinstance(step_s, int) or step_s <= 0:
-            raise ConfigError(f"step_s={step_s!r} must be a positive int [s]")
+        self.step_s, self.start = check_init(time_resolution, sim_params, SIM_PARAMS)
         seed = sim_params.get("seed", 0)
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise ConfigError(f"seed={seed!r} must be an int >= 0")
-        start = sim_params.get("start", "2016-01-01 00:00:00")
-        try:
-            self.start = datetime.fromisoformat(str(start))
-        except ValueError:
-            raise ConfigError(
-                f"start={start!r} must be an ISO date and time, e.g. '2016-01-01 00:00:00'"
-            ) from None
-        self.step_s, self.seed = step_s, seed
+        self.seed = seed
         return self.meta
 
     def create(self, num: int, model: ModelName, **model_params: Any) -> list[CreateResult]:
         """Append ``num`` alike EVs; their sessions come from ``sessions`` or are generated."""
         if model != MODEL:
             raise unknown("model", model, [MODEL])
-        if isinstance(num, bool) or not isinstance(num, int) or num < 1:
-            raise ConfigError(f"num={num!r} must be a positive int")
+        check_num(num)
         if self._state is not None:
             raise ConfigError("EVs must be created before the first step")
         ev, stats, path = split_params(model_params)
@@ -148,12 +140,8 @@ class EVSim(mosaik_api_v3.Simulator):
         fleet = self._fleet
         if fleet is None:
             raise SimulationError("step() before create(): no EVs")
-        given = gather(inputs, self._pos, INPUT_NAMES, fleet.size)
-        p_set, has_set = given.get("p_set_mw", (np.zeros(fleet.size), np.zeros(fleet.size, bool)))
-        bad = has_set & ~np.isfinite(p_set)
-        if bad.any():
-            eid = self._eids[int(np.argmax(bad))]
-            raise SimulationError(f"input 'p_set_mw' of {eid!r} is {p_set[bad][0]}")
+        p_set, has_set = gather(inputs, self._pos, fleet.size, INPUT_DEFAULTS)["p_set_mw"]
+        check_inputs("p_set_mw", p_set, has_set & ~np.isfinite(p_set), self._eids, "finite")
         self.sessions.cover(time + self.step_s)
         if self._state is None:
             self._state = model.initial_state(fleet, self.sessions.table, time)
@@ -168,20 +156,7 @@ class EVSim(mosaik_api_v3.Simulator):
         """This step's outputs of the requested EVs, as plain floats, ints and bools."""
         if self._result is None:
             raise SimulationError("get_data() before the first step()")
-        out, pos_of = self._out, self._pos
-        data: dict[str, dict[str, Any]] = {}
-        for eid, attrs in outputs.items():
-            pos = pos_of.get(eid)
-            if pos is None:
-                raise SimulationError(f"get_data for unknown entity {eid!r}")
-            values = {}
-            for attr in attrs:
-                column = out.get(attr)
-                if column is None:
-                    column = out[attr] = self._column(attr)
-                values[attr] = column[pos]
-            data[eid] = values
-        return data
+        return output_data(outputs, self._pos, self._out, self._column)
 
     def _column(self, attr: str) -> list[Any]:
         """One output over all EVs, as a list of plain Python values."""
@@ -199,42 +174,4 @@ class EVSim(mosaik_api_v3.Simulator):
         if attr in ("p_mw", "p_loss_mw", "connected", "e_needed_mwh", "t_departure_s"):
             column: np.ndarray = getattr(result, attr)
             return column.tolist()
-        raise SimulationError(
-            f"attr {attr!r} is not an output; outputs: {', '.join(a.name for a in OUTPUTS)}"
-        )
-
-
-def gather(
-    inputs: InputData, pos_of: dict[str, int], names: frozenset[str], n: int
-) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Inputs as arrays over ``n`` entities: ``{attr: (values, given)}`` for the attrs given.
-
-    Several sources of an input are summed; a source that sends None counts as absent.
-    (The same as the battery adapter's: a candidate for ``cosim.simapi``.)
-    """
-    lists: dict[str, tuple[list[float], list[bool]]] = {}
-    for eid, attrs in inputs.items():
-        pos = pos_of.get(eid)
-        if pos is None:
-            raise SimulationError(f"input for unknown entity {eid!r}")
-        for attr, sources in attrs.items():
-            if attr not in names:
-                raise ConfigError(
-                    f"input {attr!r} of {eid!r} is unknown; inputs: {', '.join(sorted(names))}"
-                )
-            total = None
-            for value in sources.values():
-                if value is not None:
-                    total = value if total is None else total + value
-            if total is not None:
-                entry = lists.get(attr)
-                if entry is None:
-                    entry = lists[attr] = ([0.0] * n, [False] * n)
-                entry[0][pos], entry[1][pos] = total, True
-    try:
-        return {
-            attr: (np.array(values, dtype=np.float64), np.array(given, dtype=bool))
-            for attr, (values, given) in lists.items()
-        }
-    except (TypeError, ValueError) as err:
-        raise SimulationError(f"inputs must be numbers: {err}") from None
+        raise not_an_output(attr, MODEL, OUTPUTS)

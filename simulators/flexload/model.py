@@ -28,8 +28,9 @@ from typing import Any
 
 import numpy as np
 
-from cosim.errors import ConfigError, unknown
+from cosim.errors import unknown
 from cosim.units import SECONDS_PER_HOUR
+from simulators.checks import check, number
 
 MODES = ("shift", "curtail")
 
@@ -66,20 +67,12 @@ class Params:
 
     def __post_init__(self) -> None:
         for f in fields(self):
-            value = getattr(self, f.name)
-            if f.type == "float" and (
-                isinstance(value, bool)
-                or not isinstance(value, (int, float, np.integer, np.floating))
-                or not math.isfinite(value)
-            ):
-                raise ConfigError(f"{f.name}={value!r} must be a finite number")
-        if not 0 <= self.flex_share_frac <= 1:
-            raise ConfigError(f"flex_share_frac={self.flex_share_frac!r} must be in [0, 1]")
+            if f.type == "float":
+                number(f.name, getattr(self, f.name))
+        check(0 <= self.flex_share_frac <= 1, "flex_share_frac", self.flex_share_frac, "in [0, 1]")
         for name in ("p_recover_max_mw", "e_backlog_max_mwh"):
-            if getattr(self, name) < 0:
-                raise ConfigError(f"{name}={getattr(self, name)!r} must be >= 0")
-        if not 0 < self.cos_phi <= 1:
-            raise ConfigError(f"cos_phi={self.cos_phi!r} must be in (0, 1]")
+            check(getattr(self, name) >= 0, name, getattr(self, name), ">= 0")
+        check(0 < self.cos_phi <= 1, "cos_phi", self.cos_phi, "in (0, 1]")
         if self.mode not in MODES:
             raise unknown("mode", self.mode, MODES)
 

@@ -17,15 +17,24 @@ from ``cos_phi``), ``p_reduce_mw`` (a controller's request, default 0), ``p_reco
 from __future__ import annotations
 
 from dataclasses import fields
-from datetime import datetime
 from typing import Any
 
 import mosaik_api_v3
 import numpy as np
 from mosaik_api_v3.types import CreateResult, InputData, Meta, OutputData, OutputRequest
 
-from cosim.errors import ConfigError, SimulationError, unknown
-from cosim.simapi import Attr, model_meta, sim_meta
+from cosim.errors import SimulationError, unknown
+from cosim.simapi import (
+    Attr,
+    array_column,
+    check_init,
+    check_inputs,
+    check_num,
+    gather,
+    model_meta,
+    output_data,
+    sim_meta,
+)
 from simulators.flexload import model as flex_model
 
 P_BASE_MW = Attr("p_base_mw", "MW", "demand without flexibility; input and output; load sign")
@@ -50,11 +59,15 @@ OUTPUTS = (
     E_CURTAILED_MWH, E_DEMANDED_MWH, E_CONSUMED_MWH, P_FLEX_AVAILABLE_MW,
 )  # fmt: skip
 ATTRS = tuple(dict.fromkeys((*INPUTS, *OUTPUTS)))
-_INPUT_NAMES = tuple(a.name for a in INPUTS)
-_OUTPUT_NAMES = frozenset(a.name for a in OUTPUTS)
+INPUT_DEFAULTS = {
+    "p_base_mw": 0.0,  # replaced by each unit's p_base_mw param
+    "q_base_mvar": np.nan,
+    "p_reduce_mw": 0.0,
+    "p_recover_allowed": True,
+}
+HOW = {"p_recover_allowed": "all"}
 MODEL = "FlexLoad"
 EID_PREFIX = "flexload_"
-SIM_PARAMS = ("step_s", "start")
 
 META: Meta = sim_meta(  # type: ignore[assignment]
     {MODEL: model_meta(ATTRS, params=[f.name for f in fields(flex_model.Params)])}
@@ -77,31 +90,14 @@ class FlexLoadSim(mosaik_api_v3.Simulator):
 
     def init(self, sid: str, time_resolution: float = 1.0, **sim_params: Any) -> Meta:
         """Check the time resolution (1 s per tick); read ``step_s`` and ``start``."""
-        if time_resolution != 1.0:
-            raise ConfigError(
-                f"time_resolution={time_resolution!r} is not supported; cosim uses 1.0 "
-                "(one tick = 1 s)"
-            )
-        for key in sim_params:
-            if key not in SIM_PARAMS:
-                raise unknown("sim param", key, SIM_PARAMS)
-        step_s = sim_params.get("step_s", 900)
-        if isinstance(step_s, bool) or not isinstance(step_s, int) or step_s <= 0:
-            raise ConfigError(f"step_s={step_s!r} must be a positive int [s]")
-        start = sim_params.get("start", "2016-01-01 00:00:00")
-        try:
-            datetime.fromisoformat(str(start))
-        except ValueError as err:
-            raise ConfigError(f"start={start!r} is not an ISO date and time: {err}") from None
-        self.step_s = step_s
+        self.step_s, _ = check_init(time_resolution, sim_params)
         return self.meta
 
     def create(self, num: int, model: str, **model_params: Any) -> list[CreateResult]:
         """Append ``num`` units with the given params; ids ``flexload_<k>`` with a running k."""
         if model != MODEL:
             raise unknown("model", model, [MODEL])
-        if isinstance(num, bool) or not isinstance(num, int) or num <= 0:
-            raise ConfigError(f"num={num!r} must be a positive int")
+        check_num(num)
         params = flex_model.Params.from_dict(model_params)
         first = len(self.eids)
         eids = [f"{EID_PREFIX}{k}" for k in range(first, first + num)]
@@ -127,53 +123,20 @@ class FlexLoadSim(mosaik_api_v3.Simulator):
 
     def _gather(self, inputs: InputData) -> tuple[np.ndarray, ...]:
         """Input arrays: base p (default param), base q (NaN = none), reduce, allowed."""
-        n = len(self.eids)
-        arrays = {
-            "p_base_mw": self.fleet.p_base_mw.copy(),
-            "q_base_mvar": np.full(n, np.nan),
-            "p_reduce_mw": np.zeros(n),
-        }
-        allowed = np.ones(n, dtype=bool)
-        for eid, attrs in inputs.items():
-            k = self._pos.get(eid)
-            if k is None:
-                raise SimulationError(f"input for unknown entity {eid!r}")
-            for attr, sources in attrs.items():
-                values = [v for v in sources.values() if v is not None]
-                if attr == "p_recover_allowed":
-                    allowed[k] = all(bool(v) for v in values)
-                    continue
-                target = arrays.get(attr)
-                if target is None:
-                    raise SimulationError(
-                        f"{eid}: {attr!r} is not an input; inputs: {', '.join(_INPUT_NAMES)}"
-                    )
-                if values:
-                    target[k] = float(sum(values))
-        for name, array in arrays.items():  # q_base_mvar NaN means "not given"
-            bad = np.isinf(array) if name == "q_base_mvar" else ~np.isfinite(array)
-            if bad.any():
-                k = int(np.flatnonzero(bad)[0])
-                raise SimulationError(f"{self.eids[k]}: {name}={float(array[k])!r} must be finite")
-        return arrays["p_base_mw"], arrays["q_base_mvar"], arrays["p_reduce_mw"], allowed
+        defaults = {**INPUT_DEFAULTS, "p_base_mw": self.fleet.p_base_mw}
+        given = gather(inputs, self._pos, len(self.eids), defaults, how=HOW, error=SimulationError)
+        p_base, q_base, p_reduce, allowed = (given[a.name][0] for a in INPUTS)
+        # q_base_mvar NaN means "not given"
+        check_inputs("p_base_mw", p_base, ~np.isfinite(p_base), self.eids, "finite")
+        check_inputs("q_base_mvar", q_base, np.isinf(q_base), self.eids, "finite")
+        check_inputs("p_reduce_mw", p_reduce, ~np.isfinite(p_reduce), self.eids, "finite")
+        return p_base, q_base, p_reduce, allowed
 
     def get_data(self, outputs: OutputRequest) -> OutputData:
         """The requested outputs as plain floats (JSON-safe)."""
         if not self._arrays:
             raise SimulationError("get_data() before the first step()")
-        data: dict[str, dict[str, Any]] = {}
-        lists = self._lists
-        for eid, attrs in outputs.items():
-            k = self._pos.get(eid)
-            if k is None:
-                raise SimulationError(f"get_data for unknown entity {eid!r}")
-            values = {}
-            for attr in attrs:
-                column = lists.get(attr)
-                if column is None:
-                    if attr not in _OUTPUT_NAMES:
-                        raise SimulationError(f"{attr!r} is not an output of {MODEL}")
-                    column = lists[attr] = self._arrays[attr].tolist()
-                values[attr] = column[k]
-            data[eid] = values
-        return data
+        return output_data(outputs, self._pos, self._lists, self._column)
+
+    def _column(self, attr: str) -> list[Any]:
+        return array_column(self._arrays, attr, MODEL, OUTPUTS)

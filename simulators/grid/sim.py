@@ -20,7 +20,15 @@ import numpy as np
 from mosaik_api_v3.types import CreateResult, InputData, Meta, OutputData, OutputRequest
 
 from cosim.errors import ConfigError, SimulationError, unknown
-from cosim.simapi import Attr, model_meta, parse_params, sim_meta
+from cosim.simapi import (
+    Attr,
+    check_time_resolution,
+    combine,
+    model_meta,
+    parse_params,
+    positive_int,
+    sim_meta,
+)
 from simulators.grid import model, nets
 
 P_MW = Attr("p_mw", "MW", "active power; sign of the pandapower element type")
@@ -97,10 +105,8 @@ class GridSim(mosaik_api_v3.Simulator):
             sim_params, {"step_s": 900, "on_diverge": "stop", "start": None}, "grid sim"
         )
         step_s, on_diverge = params["step_s"], params["on_diverge"]
-        if time_resolution != 1.0:
-            raise ConfigError(f"time_resolution={time_resolution!r} must be 1.0 (1 tick = 1 s)")
-        if not isinstance(step_s, int) or step_s <= 0:
-            raise ConfigError(f"step_s={step_s!r} must be a positive integer number of seconds")
+        check_time_resolution(time_resolution)
+        step_s = positive_int("step_s", step_s)
         if on_diverge not in ON_DIVERGE:
             raise unknown("on_diverge", on_diverge, ON_DIVERGE)
         self.step_s, self.on_diverge = step_s, on_diverge
@@ -178,15 +184,10 @@ class GridSim(mosaik_api_v3.Simulator):
                         f"input {attr!r} of {eid!r} is not settable; settable for {element}: "
                         f"{sorted(allowed)}"
                     )
-                values = list(sources.values())
-                if attr in ("p_mw", "q_mvar"):
-                    grouped[element, attr][idx] = float(sum(values))
-                elif len(values) == 1:
-                    grouped[element, attr][idx] = bool(values[0])
-                else:
-                    raise ConfigError(
-                        f"input {attr!r} of {eid!r} has several sources {sorted(sources)}"
-                    )
+                power = attr in ("p_mw", "q_mvar")  # summed; a state has one source
+                value = combine(sources, "sum" if power else "one", eid, attr)
+                if value is not None:
+                    grouped[element, attr][idx] = float(value) if power else bool(value)
         for (element, column), by_idx in grouped.items():
             self.grid.set_values(
                 element,

@@ -15,7 +15,6 @@ References
 
 from __future__ import annotations
 
-import csv
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,13 +25,12 @@ import pandas as pd
 
 from cosim.errors import ConfigError, SimulationError
 from simulators.simbench_nets import check_code, simbench_net
+from simulators.timeseries import T_COLUMN, numeric, read_frame, show, time_step
 
 SIMBENCH_STEP_S = 900
 """SimBench profiles have one row per 15 minutes [s]."""
 
 SIMBENCH_PREFIX = "simbench:"
-T_COLUMN = "t_s"
-SUFFIXES = (".csv", ".parquet", ".pq")
 
 ELEMENT_ATTRS: dict[str, tuple[str, ...]] = {
     "load": ("p_mw", "q_mvar"),
@@ -93,7 +91,7 @@ class ProfileTable:
         if not np.isfinite(values).all():
             row, col = np.argwhere(~np.isfinite(values))[0]
             raise ConfigError(
-                f"column {columns[col]} row {row}: value {_show(values[row, col])} must be finite"
+                f"column {columns[col]} row {row}: value {show(values[row, col])} must be finite"
             )
         if values.flags.writeable:
             values = values.copy()
@@ -269,22 +267,7 @@ def read_profile_file(
     """
     path = Path(path)
     where = f"profile file {str(path)!r}: "
-    suffix = path.suffix.lower()
-    if suffix not in SUFFIXES:
-        raise ConfigError(f"{where}suffix {path.suffix!r} is unknown; known: {', '.join(SUFFIXES)}")
-    if not path.is_file():
-        raise ConfigError(f"{where}file does not exist")
-    try:
-        if suffix == ".csv":
-            _check_csv_header(path, where)
-            frame = pd.read_csv(path)
-        else:
-            frame = pd.read_parquet(path)
-    except (OSError, ValueError) as err:
-        raise ConfigError(f"{where}cannot be read as {suffix[1:]}: {err}") from err
-    frame.columns = [str(c) for c in frame.columns]
-    if len(frame) == 0:
-        raise ConfigError(f"{where}has no rows")
+    frame = read_frame(path, where)
     names = [c for c in frame.columns if c != T_COLUMN]
     if not names:
         raise ConfigError(f"{where}has no element columns, only {list(frame.columns)}")
@@ -292,73 +275,8 @@ def read_profile_file(
     if len(set(columns)) != len(columns):
         dup = [n for n, c in zip(names, columns, strict=True) if columns.count(c) > 1]
         raise ConfigError(f"{where}columns {dup} name the same element and attr")
-    step_s = _step_from_t_column(frame, step_s, where, default_step_s)
+    step_s = time_step(frame, step_s, where, default_step_s)
     values = np.empty((len(frame), len(names)), dtype=np.float64)
     for j, name in enumerate(names):
-        values[:, j] = _numeric(frame, name, where)
+        values[:, j] = numeric(frame, name, where)
     return ProfileTable(columns, values, step_s)
-
-
-def _check_csv_header(path: Path, where: str) -> None:
-    """pandas renames duplicate CSV headers ('a' -> 'a.1'): reject duplicates first."""
-    with path.open(newline="") as handle:
-        header = next(csv.reader(handle), [])
-    seen = {name for name in header if header.count(name) > 1}
-    if seen:
-        raise ConfigError(f"{where}columns {sorted(seen)} appear more than once")
-
-
-def _numeric(frame: pd.DataFrame, name: str, where: str) -> np.ndarray:
-    """Column ``name`` as finite float64, or a ConfigError naming the first bad row and value."""
-    raw = frame[name]
-    numbers = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
-    bad = ~np.isfinite(numbers)
-    if bad.any():
-        row = int(np.argmax(bad))
-        raise ConfigError(
-            f"{where}column {name!r} row {row}: value {_show(raw.iloc[row])} is "
-            f"not allowed; values must be finite numbers"
-        )
-    return numbers
-
-
-def _show(value: object) -> str:
-    """A value for a message: numbers plainly (60, 0.5, nan), anything else as repr."""
-    if isinstance(value, (int, float, np.number)) and not isinstance(value, bool):
-        return f"{float(value):g}"
-    return repr(value)
-
-
-def _step_from_t_column(
-    frame: pd.DataFrame, step_s: int | None, where: str, default_step_s: int | None = None
-) -> int:
-    """The table's step [s]: the ``t_s`` column's, else ``step_s``, else ``default_step_s``."""
-    if step_s is None and (T_COLUMN not in frame.columns or len(frame) == 1):
-        step_s = default_step_s
-    if T_COLUMN not in frame.columns:
-        if step_s is None:
-            raise ConfigError(f"{where}has no {T_COLUMN!r} column, so step_s [s] must be given")
-        return step_s
-    t_s = _numeric(frame, T_COLUMN, where)
-    if t_s[0] != 0:
-        raise ConfigError(
-            f"{where}column {T_COLUMN!r} starts at {_show(t_s[0])}; it must start at 0"
-        )
-    if len(t_s) == 1:
-        if step_s is None:
-            raise ConfigError(f"{where}column {T_COLUMN!r} has one row, so step_s must be given")
-        return step_s
-    steps = np.diff(t_s)
-    first = steps[0]
-    if first <= 0 or first != int(first) or not (steps == first).all():
-        row = int(np.argmax(steps != first)) + 1 if first > 0 else 1
-        raise ConfigError(
-            f"{where}column {T_COLUMN!r} must rise uniformly by a whole number of "
-            f"seconds; row {row} has t_s={_show(t_s[row])} after "
-            f"{_show(t_s[row - 1])} (first step {_show(first)})"
-        )
-    if step_s is not None and step_s != int(first):
-        raise ConfigError(
-            f"{where}column {T_COLUMN!r} gives step {int(first)} s but step_s={step_s!r} was given"
-        )
-    return int(first)

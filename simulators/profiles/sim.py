@@ -26,7 +26,7 @@ from mosaik_api_v3.types import (
 )
 
 from cosim.errors import ConfigError, SimulationError, unknown
-from cosim.simapi import Attr, model_meta, sim_meta
+from cosim.simapi import Attr, check_init, model_meta, positive_int, sim_meta
 from simulators.profiles import model
 
 P_MW = Attr("p_mw", "MW", "active power set point; sign of the pandapower element type")
@@ -40,7 +40,6 @@ ELEMENT_ATTRS = tuple(
 
 PROFILES_EID = "profiles"
 MODEL_PARAMS = ("source", "profile_step_s")
-SIM_PARAMS = ("step_s", "start")  # start: accepted like every cosim simulator; unused
 
 META: Meta = sim_meta(  # type: ignore[assignment]
     {
@@ -48,12 +47,6 @@ META: Meta = sim_meta(  # type: ignore[assignment]
         "Element": model_meta(ELEMENT_ATTRS, public=False),
     }
 )
-
-
-def _positive_int(field: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ConfigError(f"{field}={value!r} must be a positive int [s]")
-    return value
 
 
 class ProfilesSim(mosaik_api_v3.Simulator):
@@ -72,16 +65,8 @@ class ProfilesSim(mosaik_api_v3.Simulator):
         self._row: list[float] | None = None
 
     def init(self, sid: SimId, time_resolution: float = 1.0, **sim_params: Any) -> Meta:
-        """Check the time resolution (1 s per tick) and read ``step_s``."""
-        if time_resolution != 1.0:
-            raise ConfigError(
-                f"time_resolution={time_resolution!r} is not supported; "
-                "cosim uses 1.0 (one tick = 1 s)"
-            )
-        for key in sim_params:
-            if key not in SIM_PARAMS:
-                raise unknown("sim param", key, SIM_PARAMS)
-        self.step_s = _positive_int("step_s", sim_params.get("step_s", 900))
+        """Check the time resolution (1 s per tick), ``step_s`` and ``start`` (unused)."""
+        self.step_s, _ = check_init(time_resolution, sim_params)
         return self.meta
 
     def create(self, num: int, model: ModelName, **model_params: Any) -> list[CreateResult]:
@@ -104,7 +89,7 @@ class ProfilesSim(mosaik_api_v3.Simulator):
             )
         profile_step_s = model_params.get("profile_step_s")
         if profile_step_s is not None:
-            profile_step_s = _positive_int("profile_step_s", profile_step_s)
+            profile_step_s = positive_int("profile_step_s", profile_step_s)
         self.table = _load(model_params["source"], profile_step_s, self.step_s)
         self._positions = self.table.entity_attrs()
         children: list[CreateResult] = [

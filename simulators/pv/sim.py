@@ -19,7 +19,17 @@ import pandas as pd
 from mosaik_api_v3.types import CreateResult, InputData, Meta, OutputData, OutputRequest
 
 from cosim.errors import ConfigError, SimulationError, unknown
-from cosim.simapi import Attr, model_meta, parse_params, sim_meta
+from cosim.simapi import (
+    Attr,
+    array_column,
+    check_time_resolution,
+    gather,
+    model_meta,
+    output_data,
+    parse_params,
+    positive_int,
+    sim_meta,
+)
 from simulators.pv.chunks import AvailablePower
 from simulators.pv.model import (
     DEFAULT_SITE,
@@ -44,6 +54,8 @@ POA_W_PER_M2 = Attr("poa_w_per_m2", "W/m²", "global irradiance on the plane of 
 TEMP_CELL_C = Attr("temp_cell_c", "°C", "cell temperature (Faiman model)")
 INPUTS = (P_MAX_MW, VM_PU)
 OUTPUTS = (P_MW, Q_MVAR, P_AVAILABLE_MW, P_CURTAILED_MW, POA_W_PER_M2, TEMP_CELL_C)
+INPUT_DEFAULTS = {"p_max_mw": np.inf, "vm_pu": 1.0}
+HOW = {"p_max_mw": "min", "vm_pu": "one"}  # the strictest set point wins
 
 SIM_DEFAULTS: dict[str, Any] = {
     "step_s": 900,
@@ -62,12 +74,6 @@ SIM_DEFAULTS: dict[str, Any] = {
 META: Meta = sim_meta(  # type: ignore[assignment]
     {"PV": model_meta([*INPUTS, *OUTPUTS], params=[f.name for f in fields(Params)])}
 )
-
-
-def _positive_int(field: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ConfigError(f"{field}={value!r} must be a positive int")
-    return value
 
 
 def _start(start: object, tz: object) -> pd.Timestamp:
@@ -118,14 +124,13 @@ class PVSim(mosaik_api_v3.Simulator):
         self._settings: dict[str, Any] = {}
         self._positions: dict[str, int] = {}  # eid -> position in the fleet
         self._arrays: dict[str, np.ndarray] = {}  # this step's outputs
-        self._lists: dict[str, list[float]] = {}  # ... as plain floats, made on demand
+        self._lists: dict[str, list[Any]] = {}  # ... as plain floats, made on demand
 
     def init(self, sid: str, time_resolution: float = 1.0, **sim_params: Any) -> Meta:
         """Check the time resolution (1 s per tick) and read the sim params."""
-        if time_resolution != 1.0:
-            raise ConfigError(f"time_resolution={time_resolution!r} must be 1.0 (1 tick = 1 s)")
+        check_time_resolution(time_resolution)
         params = parse_params(sim_params, SIM_DEFAULTS, "PV sim")
-        self.step_s = _positive_int("step_s", params["step_s"])
+        self.step_s = positive_int("step_s", params["step_s"])
         start = _start(params["start"], params["tz"])
         for name in DEFAULT_SITE:
             self.site[name] = check_number(name, params[name])
@@ -140,7 +145,7 @@ class PVSim(mosaik_api_v3.Simulator):
             raise unknown("transposition", params["transposition"], TRANSPOSITIONS)
         weather_step_s = params["weather_step_s"]
         if weather_step_s is not None:
-            weather_step_s = _positive_int("weather_step_s", weather_step_s)
+            weather_step_s = positive_int("weather_step_s", weather_step_s)
         weather = params["weather"]
         if not isinstance(weather, str):
             raise ConfigError(f"weather={weather!r} must be '' (clear sky) or a file path")
@@ -148,7 +153,7 @@ class PVSim(mosaik_api_v3.Simulator):
         self._settings = {
             "start": start,
             "step_s": self.step_s,
-            "chunk_steps": _positive_int("chunk_steps", params["chunk_steps"]),
+            "chunk_steps": positive_int("chunk_steps", params["chunk_steps"], ""),
             "weather": table,
             "temp_air_c": float(params["temp_air_c"]),
             "wind_m_per_s": float(params["wind_m_per_s"]),
@@ -178,18 +183,8 @@ class PVSim(mosaik_api_v3.Simulator):
         if self.power is None:
             raise SimulationError("step() before init() and create(): no PV units")
         now = self.power.at(time)
-        p_max_mw = np.full(self.fleet.n, np.inf)
-        vm_pu = np.ones(self.fleet.n)
-        positions = self._positions
-        for eid, attrs in inputs.items():
-            k = positions[eid]
-            for attr, sources in attrs.items():
-                if attr == "p_max_mw":
-                    p_max_mw[k] = min(sources.values())  # the strictest set point wins
-                elif attr == "vm_pu" and len(sources) == 1:
-                    vm_pu[k] = next(iter(sources.values()))
-                else:
-                    raise self._bad_input(eid, attr, sources)
+        given = gather(inputs, self._positions, self.fleet.n, INPUT_DEFAULTS, how=HOW)
+        p_max_mw, vm_pu = given["p_max_mw"][0], given["vm_pu"][0]
         if np.isnan(p_max_mw).any() or not np.isfinite(vm_pu).all():
             bad = int(np.argmax(np.isnan(p_max_mw) | ~np.isfinite(vm_pu)))
             raise SimulationError(
@@ -212,29 +207,7 @@ class PVSim(mosaik_api_v3.Simulator):
         """This step's values of the requested units and attrs, as plain floats."""
         if not self._arrays:
             raise SimulationError("get_data() before the first step()")
-        data: OutputData = {}
-        try:  # plain loops: the common case costs one dict lookup per value
-            for eid, attrs in outputs.items():
-                k = self._positions[eid]
-                values = {}
-                for attr in attrs:
-                    column = self._lists.get(attr)
-                    if column is None:
-                        column = self._lists[attr] = self._arrays[attr].tolist()
-                    values[attr] = column[k]
-                data[eid] = values
-        except KeyError as err:
-            raise SimulationError(
-                f"bad output request {err}: entities are pv_0..pv_{len(self.units) - 1}, "
-                f"outputs {', '.join(a.name for a in OUTPUTS)}"
-            ) from None
-        return data
+        return output_data(outputs, self._positions, self._lists, self._column)
 
-    @staticmethod
-    def _bad_input(eid: str, attr: str, sources: dict[str, Any]) -> ConfigError:
-        if attr == "vm_pu":
-            return ConfigError(f"input 'vm_pu' of {eid!r} has several sources {sorted(sources)}")
-        return ConfigError(
-            f"input {attr!r} of {eid!r} is not settable; inputs: "
-            f"{', '.join(a.name for a in INPUTS)}"
-        )
+    def _column(self, attr: str) -> list[Any]:
+        return array_column(self._arrays, attr, "PV", OUTPUTS)

@@ -28,17 +28,15 @@ from pathlib import Path
 from types import MappingProxyType
 
 import numpy as np
-import pandas as pd
 
 from cosim.errors import ConfigError, SimulationError, unknown
+from simulators.timeseries import T_COLUMN, numeric, read_frame, time_step
 
 GHI = "ghi_w_per_m2"
 DNI = "dni_w_per_m2"
 DHI = "dhi_w_per_m2"
 TEMP_AIR = "temp_air_c"
 WIND = "wind_m_per_s"
-T_COLUMN = "t_s"
-SUFFIXES = (".csv", ".parquet", ".pq")
 
 BOUNDS: dict[str, tuple[float, float]] = {
     # irradiance: >= 0; the solar constant is 1361 W/m² and cloud enhancement stays below
@@ -129,31 +127,12 @@ def read_weather(
     path = Path(path)
     source = f"weather file {str(path)!r}"
     where = source + ": "
-    suffix = path.suffix.lower()
-    if suffix not in SUFFIXES:
-        raise ConfigError(f"{where}suffix {path.suffix!r} is unknown; known: {', '.join(SUFFIXES)}")
-    if not path.is_file():
-        raise ConfigError(f"{where}file does not exist")
-    try:
-        frame = pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
-    except (OSError, ValueError) as err:
-        raise ConfigError(f"{where}cannot be read as {suffix[1:]}: {err}") from err
-    frame.columns = [str(c) for c in frame.columns]
-    if len(frame) == 0:
-        raise ConfigError(f"{where}has no rows")
+    frame = read_frame(path, where)
     _check_names([c for c in frame.columns if c != T_COLUMN], where)
-    columns = {n: _numeric(frame, n, where) for n in frame.columns if n != T_COLUMN}
+    columns = {n: numeric(frame, n, where) for n in frame.columns if n != T_COLUMN}
     for name, values in columns.items():
         _check_bounds(values, name, where)
-    if T_COLUMN in frame.columns:
-        step_s = _step_from_t(_numeric(frame, T_COLUMN, where), step_s, where)
-    if step_s is None:
-        step_s = default_step_s
-    if step_s is None:
-        raise ConfigError(
-            f"{where}has no {T_COLUMN!r} column or only one row, so weather_step_s [s] "
-            "must be given"
-        )
+    step_s = time_step(frame, step_s, where, default_step_s, field="weather_step_s")
     return WeatherTable(columns, step_s, source)
 
 
@@ -172,22 +151,6 @@ def _check_names(names: list[str], where: str) -> None:
         )
 
 
-def _numeric(frame: pd.DataFrame, name: str, where: str) -> np.ndarray:
-    """Column ``name`` as finite float64, or a ConfigError naming the first bad row and value."""
-    raw = frame[name]
-    numbers = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=np.float64)
-    bad = ~np.isfinite(numbers)
-    if bad.any():
-        row = int(np.argmax(bad))
-        value = raw.iloc[row]
-        shown = f"{float(value):g}" if isinstance(value, (int, float, np.number)) else repr(value)
-        raise ConfigError(
-            f"{where}column {name!r} row {row}: value {shown} is not allowed; "
-            f"values must be finite numbers"
-        )
-    return numbers
-
-
 def _check_bounds(values: np.ndarray, name: str, where: str) -> None:
     low, high = BOUNDS[name]
     bad = ~((values >= low) & (values <= high))  # NaN is bad too
@@ -197,24 +160,3 @@ def _check_bounds(values: np.ndarray, name: str, where: str) -> None:
             f"{where}column {name!r} row {row}: value {values[row]:g} is outside "
             f"[{low:g}, {high:g}]"
         )
-
-
-def _step_from_t(t_s: np.ndarray, step_s: int | None, where: str) -> int | None:
-    """The spacing of a ``t_s`` column [s]: starts at 0, rises uniformly by whole seconds."""
-    if t_s[0] != 0:
-        raise ConfigError(f"{where}column {T_COLUMN!r} starts at {t_s[0]:g}; it must start at 0")
-    if t_s.size == 1:
-        return step_s  # one row: no spacing to read
-    first = t_s[1] - t_s[0]
-    steps = np.diff(t_s)
-    if first <= 0 or first != int(first) or (steps != first).any():
-        row = int(np.argmax(steps != first)) + 1 if (steps != first).any() else 1
-        raise ConfigError(
-            f"{where}column {T_COLUMN!r} must rise uniformly by a whole number of seconds; "
-            f"row {row} has t_s={t_s[row]:g} after {t_s[row - 1]:g}"
-        )
-    if step_s is not None and step_s != int(first):
-        raise ConfigError(
-            f"{where}column {T_COLUMN!r} gives step {int(first)} s but weather_step_s={step_s!r}"
-        )
-    return int(first)
