@@ -62,29 +62,6 @@ def parse_params(
     return {**defaults, **given}
 
 
-def summed(values: Mapping[str, Any]) -> float:
-    """Sum the values that several sources sent to one input (mosaik gives ``{src: value}``)."""
-    return float(sum(values.values()))
-
-
-def last(values: Mapping[str, Any]) -> Any:
-    """The one value of an input that must have a single source."""
-    if len(values) != 1:
-        raise ValueError(f"input has {len(values)} sources {sorted(values)}; one is allowed")
-    return next(iter(values.values()))
-
-
-def json_value(value: Any) -> Any:
-    """``value`` as a plain JSON type: numpy scalars do not cross a process boundary."""
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value)
-    return value
-
-
 # --- init ----------------------------------------------------------------------------------
 
 DEFAULT_STEP_S = 900

@@ -102,7 +102,7 @@ class ProfilesSim(mosaik_api_v3.Simulator):
         """Take the row that applies at ``time`` (zero-order hold)."""
         if self.table is None:
             raise SimulationError("step() before create(): no profile table loaded")
-        self._row = self.table.row_at(time).tolist()  # plain floats, as json_value gives
+        self._row = self.table.row_at(time).tolist()  # plain floats: JSON-safe across processes
         return time + self.step_s
 
     def get_data(self, outputs: OutputRequest) -> OutputData:
