@@ -37,8 +37,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "scenario",
         nargs="?",
-        default="grid_profiles",
-        help="built-in scenario name or path to a .py file (default: grid_profiles)",
+        default="neighbourhood",
+        help="built-in scenario name or path to a .py file (default: neighbourhood)",
     )
     _add_run_options(run)
     val = sub.add_parser(

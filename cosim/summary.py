@@ -18,7 +18,12 @@ HEADLINE_ATTRS = ("vm_pu", "loading_percent", "p_mw", "converged", *BALANCE_ATTR
 def headline(folder: str | Path) -> list[tuple[str, str]]:
     """(label, value) lines: voltages, loading, grid exchange, convergence, energy balance."""
     data = load(folder, attrs=HEADLINE_ATTRS)
-    step_s = read_manifest(folder)["step_s"]
+    manifest = read_manifest(folder)
+    step_s, start = manifest["step_s"], pd.Timestamp(manifest["start"])
+
+    def at(t_s: int) -> str:
+        return f"{start + pd.Timedelta(seconds=t_s):%Y-%m-%d %H:%M}"
+
     step_h = step_s / SECONDS_PER_HOUR
     lines: list[tuple[str, str]] = []
     vm = _of(data, "vm_pu", "bus_")
@@ -28,15 +33,15 @@ def headline(folder: str | Path) -> list[tuple[str, str]]:
         lines.append(
             (
                 "bus voltage min / max",
-                f"{energised.min().min():.4f} pu ({low[1]}, t={low[0]} s) / "
-                f"{energised.max().max():.4f} pu ({high[1]}, t={high[0]} s)",
+                f"{energised.min().min():.4f} pu ({low[1]}, {at(low[0])}) / "
+                f"{energised.max().max():.4f} pu ({high[1]}, {at(high[0])})",
             )
         )
     loading = _of(data, "loading_percent", "")
     if not loading.empty:
         worst = _where(loading, "max")
         lines.append(
-            ("max branch loading", f"{loading.max().max():.1f} % ({worst[1]}, t={worst[0]} s)")
+            ("max branch loading", f"{loading.max().max():.1f} % ({worst[1]}, {at(worst[0])})")
         )
     balance = balance_lines(data, step_s)
     slack = _of(data, "p_mw", "ext_grid_")

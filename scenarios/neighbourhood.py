@@ -119,6 +119,13 @@ def layout(n_houses: int, cfg: Config) -> Layout:
 
 
 def build(b: Builder, cfg: Config) -> None:
+    from simulators.simbench_nets import codes
+
+    if cfg.grid not in codes():
+        raise ConfigError(
+            f"grid={cfg.grid!r} is not a SimBench code; neighbourhood needs one (e.g. "
+            "'1-LV-rural1--0-sw'): its loads are the houses and its profiles their demand"
+        )
     grid_sim = b.start("Grid")
     grid = grid_sim.Grid(grid=cfg.grid)
     elements = {e.eid: e for e in grid.children}

@@ -25,15 +25,19 @@ def test_config_shows_fields_and_defaults(capsys):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["run", "nosuch"], "scenario='nosuch' is unknown; known: grid_profiles"),
+        (["run", "nosuch"], "scenario='nosuch' is unknown; known: grid_profiles, neighbourhood"),
         (["run", "no/such/file.py"], "scenario='no/such/file.py': no such file"),
         (["run", "--set", "stepz=3"], "--set key='stepz' is unknown; known: "),
         (["run", "--set", "steps=ten"], "steps='ten' must be an integer"),
         (["run", "--set", "steps=-1"], "steps=-1 must be a positive integer"),
-        (["run", "--set", "on_diverge=maybe"], "on_diverge='maybe' is not allowed"),
-        (["run", "--set", "grid=1-LV-nowhere--0-sw"], "grid='1-LV-nowhere--0-sw'"),
         (
-            ["run", "--set", "profiles=/no/such/profile.csv"],
+            ["run", "grid_profiles", "--set", "on_diverge=maybe"],
+            "on_diverge='maybe' is not allowed",
+        ),
+        (["run", "--set", "grid=1-LV-nowhere--0-sw"], "grid='1-LV-nowhere--0-sw'"),
+        (["run", "--set", "grid=create_cigre_network_lv"], "neighbourhood needs one"),
+        (
+            ["run", "grid_profiles", "--set", "profiles=/no/such/profile.csv"],
             "profiles='/no/such/profile.csv': no such file",
         ),
         (
