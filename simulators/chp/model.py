@@ -38,6 +38,7 @@ import numpy as np
 
 from cosim.errors import ConfigError, unknown
 from cosim.units import SECONDS_PER_HOUR
+from simulators.arrays import appended
 from simulators.checks import boolean, check, number
 from simulators.chp.heat_demand import SLP_COEFFICIENTS
 
@@ -231,9 +232,7 @@ class State:
 
     def extended(self, other: State) -> State:
         """This state followed by the units of ``other``."""
-        return State(
-            *(np.concatenate((getattr(self, f.name), getattr(other, f.name))) for f in fields(self))
-        )
+        return appended(self, other)
 
 
 @dataclass(frozen=True, eq=False)
