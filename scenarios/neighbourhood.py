@@ -151,34 +151,29 @@ def build(b: Builder, cfg: Config) -> None:
             b.connect(s, elements[s.eid], *s.extra_info["attrs"])
     buses = [h.extra_info["bus"] for h in houses]
 
-    pv = (
-        b.start("PV", weather=cfg.weather, tz=cfg.timezone).PV.create(
-            len(where.pv), p_dc_peak_mw=cfg.pv_p_peak_mw
-        )
-        if len(where.pv)
-        else []
+    pv = _units(
+        b,
+        "PV",
+        len(where.pv),
+        {"weather": cfg.weather, "tz": cfg.timezone},
+        p_dc_peak_mw=cfg.pv_p_peak_mw,
     )
     pv_grid = b.attach(grid_sim, pv, "sgen", [buses[h] for h in where.pv])
     for unit, h in zip(pv, where.pv, strict=True):
         b.feed_back(elements[f"bus_{buses[h]}"], unit, "vm_pu", initial={"vm_pu": 1.0})
 
-    ev = (
-        b.start("EV", seed=cfg.seed).EV.create(len(where.ev), p_charger_max_mw=cfg.ev_p_charger_mw)
-        if len(where.ev)
-        else []
-    )
+    ev = _units(b, "EV", len(where.ev), {"seed": cfg.seed}, p_charger_max_mw=cfg.ev_p_charger_mw)
     ev_grid = b.attach(grid_sim, ev, "storage", [buses[h] for h in where.ev], attrs=("p_mw",))
 
-    battery = (
-        b.start("Battery").Battery.create(
-            len(where.battery),
-            e_max_mwh=cfg.battery_e_mwh,
-            p_charge_max_mw=cfg.battery_p_mw,
-            p_discharge_max_mw=cfg.battery_p_mw,
-            mode="self_consumption",
-        )
-        if len(where.battery)
-        else []
+    battery = _units(
+        b,
+        "Battery",
+        len(where.battery),
+        {},
+        e_max_mwh=cfg.battery_e_mwh,
+        p_charge_max_mw=cfg.battery_p_mw,
+        p_discharge_max_mw=cfg.battery_p_mw,
+        mode="self_consumption",
     )
     battery_grid = b.attach(
         grid_sim, battery, "storage", [buses[h] for h in where.battery], attrs=("p_mw",)
@@ -191,16 +186,24 @@ def build(b: Builder, cfg: Config) -> None:
         if h in ev_of:
             b.connect(ev_of[h], unit, ("p_mw", "p_load_mw"))
 
-    chp = (
-        b.start("CHP").CHP.create(
-            len(where.chp), p_el_max_mw=cfg.chp_p_el_mw, e_heat_annual_mwh=cfg.chp_e_heat_annual_mwh
-        )
-        if len(where.chp)
-        else []
+    chp = _units(
+        b,
+        "CHP",
+        len(where.chp),
+        {},
+        p_el_max_mw=cfg.chp_p_el_mw,
+        e_heat_annual_mwh=cfg.chp_e_heat_annual_mwh,
     )
     chp_grid = b.attach(grid_sim, chp, "sgen", [buses[h] for h in where.chp])
 
     _record(b, grid, pv, battery, ev, chp, flex, [*pv_grid, *ev_grid, *battery_grid, *chp_grid])
+
+
+def _units(b: Builder, sim: str, num: int, sim_params: dict[str, Any], **params: Any) -> list:
+    """``num`` units of simulator ``sim`` (its model has the same name); none started for 0."""
+    if num == 0:
+        return []
+    return list(getattr(b.start(sim, **sim_params), sim).create(num, **params))
 
 
 def _record(
