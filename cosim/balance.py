@@ -50,7 +50,7 @@ class EnergyBalance:
         ]
 
 
-def _grid_sum(data: pd.DataFrame, prefix: str, attr: str) -> pd.Series:
+def grid_sum(data: pd.DataFrame, prefix: str, attr: str) -> pd.Series:
     cols = [
         c
         for c in data.columns
@@ -61,7 +61,7 @@ def _grid_sum(data: pd.DataFrame, prefix: str, attr: str) -> pd.Series:
     return data[cols].sum(axis=1) if cols else pd.Series(0.0, index=data.index)
 
 
-def _unit_sum(data: pd.DataFrame, kind: str, attr: str = "p_mw") -> pd.Series:
+def unit_sum(data: pd.DataFrame, kind: str, attr: str = "p_mw") -> pd.Series:
     cols = [c for c in data.columns if c[1] == attr and c[0].split("-", 1)[0] == kind]
     return data[cols].sum(axis=1) if cols else pd.Series(0.0, index=data.index)
 
@@ -82,12 +82,12 @@ def balance_of(data: pd.DataFrame, step_s: int) -> EnergyBalance:
     def mwh(series: pd.Series) -> float:
         return float(series.sum() * step_h)
 
-    slack = _grid_sum(data, "ext_grid_", "p_mw")
-    sgen = _grid_sum(data, "sgen_", "p_mw")
-    pv, chp = _unit_sum(data, "PV"), _unit_sum(data, "CHP")
-    storage = _grid_sum(data, "storage_", "p_mw")
-    losses = _grid_sum(data, "line_", "pl_mw") + _grid_sum(data, "trafo_", "pl_mw")
-    consumption = _grid_sum(data, "load_", "p_mw")
+    slack = grid_sum(data, "ext_grid_", "p_mw")
+    sgen = grid_sum(data, "sgen_", "p_mw")
+    pv, chp = unit_sum(data, "PV"), unit_sum(data, "CHP")
+    storage = grid_sum(data, "storage_", "p_mw")
+    losses = grid_sum(data, "line_", "pl_mw") + grid_sum(data, "trafo_", "pl_mw")
+    consumption = grid_sum(data, "load_", "p_mw")
     residual = slack + sgen - consumption - storage - losses
     return EnergyBalance(
         import_mwh=mwh(slack.clip(lower=0)),
@@ -98,11 +98,11 @@ def balance_of(data: pd.DataFrame, step_s: int) -> EnergyBalance:
         other_generation_mwh=mwh(sgen - pv - chp),
         consumption_mwh=mwh(consumption),
         storage_charging_mwh=mwh(storage),
-        battery_mwh=mwh(_unit_sum(data, "Battery")),
-        ev_mwh=mwh(_unit_sum(data, "EV")),
+        battery_mwh=mwh(unit_sum(data, "Battery")),
+        ev_mwh=mwh(unit_sum(data, "EV")),
         grid_losses_mwh=mwh(losses),
         unit_losses_mwh=mwh(
-            _unit_sum(data, "Battery", "p_loss_mw") + _unit_sum(data, "EV", "p_loss_mw")
+            unit_sum(data, "Battery", "p_loss_mw") + unit_sum(data, "EV", "p_loss_mw")
         ),
         residual_mwh=mwh(residual),
     )

@@ -11,6 +11,7 @@ import sys
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from cosim.errors import ConfigError, CosimError
 
@@ -41,6 +42,14 @@ def _parser() -> argparse.ArgumentParser:
         help="built-in scenario name or path to a .py file (default: neighbourhood)",
     )
     _add_run_options(run)
+    rep = sub.add_parser("report", help="KPIs (kpis.json, kpis.csv) and report.html of a run")
+    rep.add_argument("folder", type=Path, help="a run's results folder")
+    _add_kpi_options(rep)
+    cmp = sub.add_parser("compare", help="side-by-side KPIs of two runs")
+    cmp.add_argument("folder_a", type=Path)
+    cmp.add_argument("folder_b", type=Path)
+    cmp.add_argument("--csv", type=Path, help="also write the table as CSV")
+    _add_kpi_options(cmp)
     val = sub.add_parser(
         "validate",
         help="compare the co-simulation with pandapower's run_timeseries on a SimBench grid",
@@ -49,6 +58,42 @@ def _parser() -> argparse.ArgumentParser:
     val.add_argument("--steps", type=int, default=96, help="number of 15-min steps")
     val.add_argument("--processes", action="store_true", help="simulators as OS processes")
     return parser
+
+
+def _add_kpi_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--set",
+        dest="kpi_settings",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a KPI setting, e.g. v_min_pu=0.95 or import_eur_per_mwh=250",
+    )
+
+
+def _settings(pairs: Sequence[str]) -> Any:
+    from cosim.config import parse_overrides
+    from cosim.kpis import Settings
+
+    return Settings(**parse_overrides(Settings, pairs))
+
+
+def _report(args: argparse.Namespace) -> int:
+    from cosim.report import write_report
+
+    path = write_report(args.folder, _settings(args.kpi_settings))
+    print(f"report: {path}")
+    return EXIT_OK
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from cosim import compare
+
+    table = compare.compare(args.folder_a, args.folder_b, _settings(args.kpi_settings))
+    print(compare.render(table))
+    if args.csv:
+        table.to_csv(args.csv, index=False)
+    return EXIT_OK
 
 
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
@@ -77,6 +122,7 @@ def _run(scenario_ref: str, args: argparse.Namespace) -> int:
     outcome = runner.run(scenario, cfg, args.out, processes=args.processes, progress=not args.quiet)
     if not args.quiet:
         print(summary.render(outcome))
+        print(f"full KPIs and plots: cosim report {outcome.out_dir}")
     if outcome.status != "completed":
         print(
             f"cosim: run failed: {outcome.error}\n       results of the "
@@ -141,6 +187,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "config": lambda: _config(args.scenario),
         "run": lambda: _run(args.scenario, args),
         "validate": lambda: _validate(args),
+        "report": lambda: _report(args),
+        "compare": lambda: _compare(args),
     }
     return _guarded(commands[args.command])
 

@@ -96,6 +96,21 @@ def _of(data: pd.DataFrame, attr: str, prefix: str) -> pd.DataFrame:
     return frame
 
 
+SHOWN_ABOVE = {"partial", "import_mwh", "export_mwh", "nonconverged_steps"}
+
+
+def kpi_lines(folder: str | Path) -> list[tuple[str, str]]:
+    """The headline KPIs the lines above do not show already (``cosim report`` has them all)."""
+    from cosim import kpis
+
+    found = kpis.headline(kpis.compute(folder))
+    return [
+        (k.name, f"{k.value:.4g} {k.unit}" + (f" ({k.at})" if k.at else ""))
+        for k in found
+        if k.name not in SHOWN_ABOVE
+    ]
+
+
 def render(outcome: RunOutcome) -> str:
     """The summary as text."""
     per_step_ms = 1000 * outcome.run_s / max(outcome.steps_done, 1)
@@ -110,5 +125,6 @@ def render(outcome: RunOutcome) -> str:
     ]
     if outcome.steps_done:
         rows += headline(outcome.out_dir)
+        rows += kpi_lines(outcome.out_dir)
     width = max(len(label) for label, _ in rows)
     return "\n".join(f"{label:<{width}}  {value}" for label, value in rows)

@@ -1,0 +1,88 @@
+"""The catalogue of KPIs: name, group, unit and definition of each, in report order."""
+
+from __future__ import annotations
+
+import re
+
+_TABLE = """
+## run
+steps_done [-] Steps with results, of {requested} requested.
+duration_h [h] Simulated time the results cover.
+partial [-] 1 if the run did not complete (status {status!r}): KPIs cover the steps done.
+## energy
+import_mwh [MWh] Energy drawn from the upstream grid.
+export_mwh [MWh] Energy fed into the upstream grid.
+peak_import_mw [MW] Largest import power of a step (step mean).
+peak_export_mw [MW] Largest export power of a step (step mean).
+pv_generation_mwh [MWh] Electricity the PV units fed in.
+chp_generation_mwh [MWh] Electricity the CHP units fed in.
+other_generation_mwh [MWh] Generation of grid sgens no PV or CHP unit drives.
+generation_mwh [MWh] Generation of all sgens in the grid.
+consumption_mwh [MWh] Energy taken by the grid's loads (EVs not included).
+grid_losses_mwh [MWh] Active power losses of lines and trafos.
+self_consumption_percent [%] Share of local generation not exported in the same step.
+self_sufficiency_percent [%] Share of load and EV demand not covered by the same step's import.
+## grid
+voltage_violation_h [h] Time with at least one energised bus outside {v_min_pu}..{v_max_pu} p.u.
+voltage_violation_bus_steps [-] Bus-steps with a voltage outside {v_min_pu}..{v_max_pu} p.u.,
+    summed over buses.
+voltage_violation_buses [-] Buses with a voltage outside {v_min_pu}..{v_max_pu} p.u. in at
+    least one step.
+v_min_pu [p.u.] Lowest voltage of an energised bus.
+v_max_pu [p.u.] Highest bus voltage.
+overload_h [h] Time with at least one line or trafo loaded above {loading_max_percent} %.
+overloaded_branches [-] Lines and trafos loaded above {loading_max_percent} % in at least one step.
+max_loading_percent [%] Highest loading of a line or trafo.
+nonconverged_steps [-] Steps whose power flow did not converge.
+## units
+battery_throughput_mwh [MWh] Energy charged plus discharged by all batteries, at the grid
+    terminals.
+battery_capacity_mwh [MWh] Usable capacity of all batteries, e_mwh / soc_frac.
+battery_cycles [-] Full-equivalent cycles of the fleet: throughput / 2 / capacity.
+battery_cycles_max [-] Full-equivalent cycles of the most cycled battery.
+battery_losses_mwh [MWh] Conversion and self-discharge losses of all batteries.
+chp_running_h [h] Hours with electrical output, summed over CHP units.
+chp_starts [-] Off-to-on switches of all CHP units.
+chp_heat_coverage_percent [%] Heat of the CHP units over the heat demand they serve.
+boiler_heat_share_percent [%] Heat of the backup boilers over the heat demand.
+ev_charged_mwh [MWh] Energy delivered to EVs by their chargers.
+ev_unmet_mwh [MWh] Energy EVs lacked to their target at departure, all sessions.
+pv_curtailed_mwh [MWh] PV energy available but not fed in.
+pv_curtailment_percent [%] Curtailed share of the available PV energy.
+flex_reduced_mwh [MWh] Demand the flexible loads reduced on request.
+## resilience
+energy_not_served_mwh [MWh] Demand that could not be supplied.
+grid_forming_soc_min_frac [-] Lowest state of charge of a grid-forming battery.
+## money
+cost_net_metering_eur [EUR] Energy cost with import and export netted over the run: net import at
+    the mean import price, or net export credited at the mean export price.
+cost_net_billing_eur [EUR] Energy cost with each step's import at its import price and its export
+    credited at its export price.
+demand_charge_eur [EUR] Peak import power times {demand_charge_eur_per_mw} EUR/MW.
+## carbon
+chp_fuel_co2_kg [kg] CO2 of the fuel burnt by CHP units and backup boilers.
+grid_co2_kg [kg] CO2 of the imported energy.
+co2_kg [kg] CO2 of the imported energy and of CHP and boiler fuel.
+"""
+"""Every KPI ``compute`` may return, in order, by group: ``name [unit] definition``, where
+``{field}`` is filled from the Settings and the run; an indented line continues a definition."""
+
+
+def _catalogue(table: str) -> dict[str, tuple[str, str, str]]:
+    """``_TABLE`` as name -> (group, unit, definition)."""
+    rows: dict[str, tuple[str, str, str]] = {}
+    group, name = "", ""
+    for line in table.strip().splitlines():
+        if line.startswith("## "):
+            group = line[3:]
+        elif line.startswith(" "):
+            g, unit, text = rows[name]
+            rows[name] = (g, unit, f"{text} {line.strip()}")
+        else:
+            name, unit, text = re.fullmatch(r"(\w+) \[(.*?)\] (.*)", line).groups()  # type: ignore[union-attr]
+            rows[name] = (group, unit, text)
+    return rows
+
+
+CATALOGUE = _catalogue(_TABLE)
+"""name -> (group, unit, definition) of every KPI, in the order ``compute`` returns them."""
