@@ -92,6 +92,7 @@ def test_cli_failure_exits_1_and_says_where_results_are(tmp_path, capsys):
     code = main(
         [
             "run",
+            "grid_profiles",
             "--set",
             "steps=4",
             "--set",
