@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from typing import TypeAlias
 
 import matplotlib.dates as mdates
 import networkx as nx
@@ -38,7 +39,7 @@ COLORS = {
     "boiler": "#e67e22",
 }
 
-Start = str | pd.Timestamp | None
+Start: TypeAlias = "str | pd.Timestamp | None"
 
 
 def columns(
