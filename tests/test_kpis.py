@@ -230,3 +230,13 @@ def test_neighbourhood_kpis_equal_the_energy_balance(tmp_path):
     assert {"battery_cycles", "chp_starts", "ev_unmet_mwh", "cost_net_billing_eur"} <= set(k)
     same = compare(out, out)
     assert (same["diff"].abs() == 0).all() and len(same) == len(k)
+
+
+def test_every_kpi_is_documented():
+    from pathlib import Path
+
+    from cosim.kpi_catalogue import CATALOGUE
+
+    docs = (Path(__file__).parents[1] / "docs" / "kpis.md").read_text()
+    for name, (_, unit, _) in CATALOGUE.items():
+        assert f"| `{name}` | {unit} |" in docs, name
