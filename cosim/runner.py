@@ -118,16 +118,14 @@ def run(
     )
     t0 = time.perf_counter()
     error: str | None = None
-    with _mosaik_errors() as logged:
-        try:
-            _build(world, scenario, cfg, out_dir, progress)
-        except Exception as err:
-            record.update(
-                status="failed", error=f"build: {err}", ended_at=manifest.now(), steps_done=0
-            )
-            manifest.write(out_dir, record)
-            raise
-        t1 = time.perf_counter()
+    try:
+        _build(world, scenario, cfg, out_dir, progress)
+    except Exception as err:
+        record.update(status="failed", error=f"build: {err}", ended_at=manifest.now(), steps_done=0)
+        manifest.write(out_dir, record)
+        raise
+    t1 = time.perf_counter()
+    with _mosaik_errors() as logged:  # only around the run: mosaik logs what it does not raise
         try:
             world.run(until=cfg.until_s, print_progress=False, **_KEEP_OPEN)
         except RemoteException as err:
@@ -138,8 +136,8 @@ def run(
             error = f"{type(err).__name__}: {err}"
         finally:
             world.shutdown()  # runs every finalize: the recorder writes its last chunk
-        if error is None and logged:
-            error = "; ".join(logged)
+    if error is None and logged:
+        error = "; ".join(logged)
     build_s, run_s = t1 - t0, time.perf_counter() - t1
     steps_done = steps_on_disk(out_dir)
     if error is None and steps_done < cfg.steps:
