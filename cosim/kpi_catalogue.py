@@ -50,8 +50,27 @@ ev_unmet_mwh [MWh] Energy EVs lacked to their target at departure, all sessions.
 pv_curtailed_mwh [MWh] PV energy available but not fed in.
 pv_curtailment_percent [%] Curtailed share of the available PV energy.
 flex_reduced_mwh [MWh] Demand the flexible loads reduced on request.
+## control
+import_limit_mw [MW] Import limit of the demand-response or peak-shaving controller.
+import_over_limit_h [h] Time with the import more than {limit_tolerance_percent} % above the
+    controller's import limit.
+import_over_limit_max_mw [MW] Largest excess of a step's import over the controller's limit.
+limit_unreachable_steps [-] Steps in which all flexibility together could not keep the predicted
+    import under the limit.
+ev_delayed_mwh [MWh] EV charging the controller deferred: below charging at full power while
+    plugged in.
+flex_shifted_mwh [MWh] Demand the controller shifted into the backlog of flexible loads.
+flex_recovered_mwh [MWh] Shifted demand the controller let the flexible loads recover.
+flex_curtailed_mwh [MWh] Demand the controller curtailed (lost).
 ## resilience
 energy_not_served_mwh [MWh] Demand that could not be supplied.
+outage_h_max [h] Longest time any one load went unserved, summed over the run.
+outage_h_mean [h] Unserved time per load, averaged over the loads that were cut at all.
+loads_cut [-] Loads that went unserved at some step.
+islanded_h [h] Time a grid-forming unit held an island.
+island_vm_min_pu [pu] Lowest energised bus voltage while islanded.
+island_vm_max_pu [pu] Highest bus voltage while islanded.
+switching_operations [-] Switch openings and closings plus changes of in_service, recorded.
 grid_forming_soc_min_frac [-] Lowest state of charge of a grid-forming battery.
 ## money
 cost_net_metering_eur [EUR] Energy cost with import and export netted over the run: net import at

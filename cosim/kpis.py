@@ -31,6 +31,11 @@ HEADLINE = (
     "import_mwh",
     "export_mwh",
     "peak_import_mw",
+    "import_limit_mw",
+    "import_over_limit_h",
+    "ev_delayed_mwh",
+    "flex_shifted_mwh",
+    "flex_curtailed_mwh",
     "self_consumption_percent",
     "self_sufficiency_percent",
     "voltage_violation_h",
@@ -38,6 +43,13 @@ HEADLINE = (
     "nonconverged_steps",
     "cost_net_billing_eur",
     "co2_kg",
+    "energy_not_served_mwh",
+    "outage_h_max",
+    "islanded_h",
+    "island_vm_min_pu",
+    "island_vm_max_pu",
+    "switching_operations",
+    "grid_forming_soc_min_frac",
 )
 """Names of the KPIs printed after a run, in this order."""
 
@@ -83,7 +95,10 @@ class Settings:
         ``co2_kg_per_h`` is not recorded. Default 201.6 for natural gas, as the CHP simulator:
         0.056 t/GJ x 3.6 GJ/MWh (UBA Climate Change 27/2016).
     grid_forming : tuple of str
-        Battery ids that form an island grid (besides those with a recorded ``p_slack_mw``).
+        Battery ids that form an island grid (besides those recording ``grid_forming`` True).
+    limit_tolerance_percent : float
+        A step's import counts as over a controller's import limit when above it by more than
+        this [%]. Default 1: room for the error of the controller's loss estimate.
     """
 
     v_min_pu: float = 0.9
@@ -95,6 +110,7 @@ class Settings:
     grid_co2_kg_per_mwh: float | str = 380.0
     fuel_co2_kg_per_mwh: float = 201.6
     grid_forming: tuple[str, ...] = ()
+    limit_tolerance_percent: float = 1.0
 
     def __post_init__(self) -> None:
         for name, value in asdict(self).items():
@@ -108,7 +124,12 @@ class Settings:
             raise ConfigError(
                 f"v_min_pu={self.v_min_pu!r}, v_max_pu={self.v_max_pu!r}: need 0 < min < max"
             )
-        for name in ("loading_max_percent", "demand_charge_eur_per_mw", "fuel_co2_kg_per_mwh"):
+        for name in (
+            "loading_max_percent",
+            "demand_charge_eur_per_mw",
+            "fuel_co2_kg_per_mwh",
+            "limit_tolerance_percent",
+        ):
             if (value := getattr(self, name)) < 0:
                 raise ConfigError(f"{name}={value!r} must be >= 0")
 
@@ -188,7 +209,9 @@ def compute(folder: str | Path, settings: Settings = DEFAULT_SETTINGS) -> list[K
     """
     run = _Run(folder, settings)
     kpis = [
-        k for group in (_run_kpis, _energy, _grid, _units, _resilience, _money) for k in group(run)
+        k
+        for group in (_run_kpis, _energy, _grid, _units, _control, _resilience, _money)
+        for k in group(run)
     ]
     order = {name: i for i, name in enumerate(CATALOGUE)}
     return sorted(kpis, key=lambda k: order[k.name])
@@ -334,17 +357,73 @@ def _chp(r: _Run) -> list[Kpi]:
     return k
 
 
+def _control(r: _Run) -> list[Kpi]:
+    """What a demand-response or peak-shaving controller did, from its recorded reports."""
+    k = []
+    limit = r.cols("Controller", "import_limit_mw").max(axis=1).ffill().to_numpy()
+    slack = r.cols("Grid", "p_mw", "ext_grid_")
+    if np.isfinite(limit).any() and not slack.empty:
+        excess = slack.sum(axis=1).to_numpy() - limit
+        over = excess > limit * r.settings.limit_tolerance_percent / 100
+        i = int(np.nanargmax(excess))
+        k += [
+            r.kpi("import_limit_mw", np.nanmax(limit)),
+            r.kpi("import_over_limit_h", over.sum() * r.step_h),
+            r.kpi("import_over_limit_max_mw", max(excess[i], 0.0), r.at(r.t_s[i])),
+        ]
+    for name, attr in (
+        ("limit_unreachable_steps", "limit_unreachable_steps"),
+        ("ev_delayed_mwh", "e_ev_delayed_mwh"),
+        ("flex_shifted_mwh", "e_shifted_mwh"),
+        ("flex_recovered_mwh", "e_recovered_mwh"),
+        ("flex_curtailed_mwh", "e_curtailed_mwh"),
+    ):
+        frame = r.cols("Controller", attr)
+        if not frame.empty:  # cumulative: the last value
+            k.append(r.kpi(name, frame.ffill().iloc[-1].sum()))
+    return k
+
+
 def _resilience(r: _Run) -> list[Kpi]:
     k = []
     unserved = r.data[[c for c in r.data.columns if c[1] == "p_unserved_mw"]]
     if not unserved.empty:
         k.append(r.kpi("energy_not_served_mwh", r.mwh(unserved)))
+        cut_h = (unserved.fillna(0.0) > 0).sum() * r.step_h
+        if (cut_h > 0).any():
+            k.append(r.kpi("outage_h_max", *_at_entity(cut_h, "max")))
+            k.append(r.kpi("outage_h_mean", float(cut_h[cut_h > 0].mean())))
+        k.append(r.kpi("loads_cut", float((cut_h > 0).sum())))
+    islanded = r.cols("Grid", "islanded")
+    if not islanded.empty:
+        steps = islanded.fillna(0).astype(bool).any(axis=1).to_numpy()
+        k.append(r.kpi("islanded_h", float(steps.sum() * r.step_h)))
+        vm = r.cols("Grid", "vm_pu", "bus_")
+        held = r.cols("Grid", "islanded", "bus_")  # buses in an island a unit holds
+        if held.shape == vm.shape:
+            vm = vm.where(held.fillna(0).astype(bool).to_numpy())
+        vm = vm.where((vm > 0) & steps[:, None])  # de-energised buses read 0
+        if vm.notna().any().any():
+            k.append(r.kpi("island_vm_min_pu", *r.extreme(vm, "min")))
+            k.append(r.kpi("island_vm_max_pu", *r.extreme(vm, "max")))
+    states = [r.data[[c for c in r.data.columns if c[1] == a]] for a in ("closed", "in_service")]
+    changes = sum(int((f.astype(float).diff().fillna(0) != 0).sum().sum()) for f in states)
+    if any(not f.empty for f in states):
+        k.append(r.kpi("switching_operations", float(changes)))
     soc = r.cols("Battery", "soc_frac")
-    forming = set(r.settings.grid_forming) | set(r.cols("Battery", "p_slack_mw").columns)
+    flagged = r.cols("Battery", "grid_forming").fillna(0).astype(bool).any()
+    forming = set(r.settings.grid_forming) | set(flagged[flagged].index)
     soc = soc[[c for c in soc.columns if c in forming]]
     if soc.notna().any().any():
         k.append(r.kpi("grid_forming_soc_min_frac", *r.extreme(soc, "min")))
     return k
+
+
+def _at_entity(per_entity: pd.Series, which: str) -> tuple[float, str]:
+    """Largest or smallest value of a per-entity series, and which entity."""
+    pos = int(np.argmax(per_entity.to_numpy()) if which == "max" else np.argmin(per_entity))
+    entity = per_entity.index[pos]
+    return float(per_entity.iloc[pos]), str(entity[0] if isinstance(entity, tuple) else entity)
 
 
 def _money(r: _Run) -> list[Kpi]:

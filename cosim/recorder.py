@@ -69,12 +69,12 @@ class RecorderSim(mosaik_api_v3.Simulator):
         assert self.writer is not None
         received = inputs.get(RECORDER_EID, {})
         index = self._index
-        new = [
+        new = sorted(  # sorted: mosaik's order follows the hash seed, the file must not
             (src, attr)
             for attr, srcs in received.items()
             for src in srcs
             if (src, attr) not in index
-        ]
+        )
         if new:
             for key in new:
                 index[key] = len(self._keys)

@@ -13,7 +13,7 @@ Nothing runs at import.
 from __future__ import annotations
 
 import importlib
-import importlib.util
+import json
 import pkgutil
 import sys
 from collections.abc import Iterable, Sequence
@@ -24,8 +24,10 @@ from typing import Any
 
 import mosaik
 
+from cosim import coupling
 from cosim.config import RunConfig
 from cosim.errors import ConfigError, unknown
+from cosim.imports import FILE_MODULE_PREFIX, load_file
 
 BUILTIN_PACKAGE = "scenarios"
 
@@ -38,6 +40,9 @@ SIMULATORS: dict[str, str] = {
     "EV": "simulators.ev.sim:EVSim",
     "CHP": "simulators.chp.sim:ChpSim",
     "FlexLoad": "simulators.flexload.sim:FlexLoadSim",
+    "FMU": "simulators.fmu.sim:FMUSim",
+    "Events": "simulators.events.sim:EventsSim",
+    "Controller": "controllers.adapter:ControllerSim",
 }
 RECORDER = "cosim.recorder:RecorderSim"
 
@@ -61,7 +66,9 @@ def builtin_names() -> list[str]:
     """Names of the built-in scenarios (modules of the ``scenarios`` package)."""
     package = importlib.import_module(BUILTIN_PACKAGE)
     return sorted(
-        m.name for m in pkgutil.iter_modules(package.__path__) if not m.name.startswith("_")
+        m.name
+        for m in pkgutil.iter_modules(package.__path__)
+        if not m.name.startswith("_") and not m.ispkg  # sub-packages hold examples
     )
 
 
@@ -71,12 +78,7 @@ def load_scenario(name_or_path: str) -> Scenario:
     if path.suffix == ".py":
         if not path.is_file():
             raise ConfigError(f"scenario={name_or_path!r}: no such file")
-        module_name = f"cosim_scenario_{path.stem}"
-        spec = importlib.util.spec_from_file_location(module_name, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[module_name] = module  # dataclasses look their module up here
-        spec.loader.exec_module(module)
+        module = load_file(path)
         name = path.stem
     elif name_or_path in builtin_names():
         module = importlib.import_module(f"{BUILTIN_PACKAGE}.{name_or_path}")
@@ -139,11 +141,15 @@ class Builder:
         element: str,
         buses: Sequence[int],
         attrs: Sequence[str] = ("p_mw", "q_mvar"),
+        grid_forming: bool = False,
     ) -> list[Any]:
         """Create a grid ``element`` (``load``, ``sgen``, ``storage``) at each bus, fed by its unit.
 
         The unit's ``attrs`` flow to the new element every step (same step, no shift); its
-        full id is the element's name in the net. Returns the new grid entities.
+        full id is the element's name in the net. ``grid_forming`` units (created with
+        ``grid_forming=True`` in their own simulator too) hold an island that loses its
+        external grid: the grid's ``p_slack_mw`` goes back to each of them one step late, for
+        their SoC or fuel. Returns the new grid entities.
         """
         models = {"load": "Load", "sgen": "Sgen", "storage": "Storage"}
         if element not in models:
@@ -152,8 +158,13 @@ class Builder:
             raise ConfigError(f"{len(units)} units but {len(buses)} buses: give one bus per unit")
         created = []
         for unit, bus in zip(units, buses, strict=True):
-            target = getattr(grid_sim, models[element])(bus=int(bus), name=unit.full_id)
+            target = getattr(grid_sim, models[element])(
+                bus=int(bus), name=unit.full_id, grid_forming=grid_forming
+            )
             self.world.connect(unit, target, *attrs)
+            if grid_forming:
+                self.check_attrs(unit, ["p_slack_mw"], "input")
+                self.feed_back(target, unit, "p_slack_mw", initial={"p_slack_mw": float("nan")})
             created.append(target)
         return created
 
@@ -165,6 +176,75 @@ class Builder:
         """
         self.world.connect(src, dest, *attrs, time_shifted=True, initial_data=initial)
 
+    def entity(self, full_id: str) -> Any:
+        """The entity with mosaik full id ``full_id`` (``"Grid-0.bus_3"``) of a started sim;
+        a ConfigError names the closest ones."""
+        return coupling.entity(self.world, full_id)
+
+    def entities(self, sid: str) -> list[Any]:
+        """Every entity of the started simulator ``sid`` (``"Battery-0"``), in creation order."""
+        factories = coupling.factories(self.world)
+        if sid not in factories:
+            raise ConfigError(f"no simulator {sid!r}; started: {sorted(factories)}")
+        return list(factories[sid].entities.values())
+
+    def check_attrs(self, entity: Any, attrs: Iterable[str], role: str) -> None:
+        """A ConfigError unless ``entity`` has every one of ``attrs`` as an ``input`` or
+        ``output`` (``role``), listing the ones it has."""
+        for attr in attrs:
+            coupling.check_attr(self.world, entity, attr, role)
+
+    def control(self, controller: str | type, options: dict[str, Any] | None = None) -> Any:
+        """Plug a controller in: start it, observe its measurements, feed its set points back.
+
+        ``controller`` is a name (built-in, entry point ``cosim.controllers``,
+        ``"package.module:Class"``) or a Controller class; ``options`` are its keyword
+        arguments (JSON-serialisable: they may cross to another process). Measurements flow
+        in the same step (``observes_previous``: one step late); set points are time-shifted
+        (decided at t, applied from t + step_s, starting from the initial values the
+        controller declares) unless the controller is ``same_step``. Returns the controller's
+        entity, whose ``reports`` can be recorded.
+        """
+        spec = controller if isinstance(controller, str) else _class_spec(controller)
+        try:
+            json.dumps(options or {})
+        except TypeError as err:
+            raise ConfigError(f"options of controller {spec!r} must be JSON: {err}") from None
+        sim = self.start("Controller", controller=spec, options=options or {})
+        declared = sim.meta["cosim"]
+        ctrl = sim.Controller()
+        for shifted in (False, True):
+            key = "observes_previous" if shifted else "observes"
+            for entity_id, attrs in _by_entity(declared[key]).items():
+                src = self.entity(entity_id)
+                self.check_attrs(src, attrs, "output")
+                self.world.connect(
+                    src,
+                    ctrl,
+                    *attrs,
+                    time_shifted=shifted,
+                    initial_data=dict.fromkeys(attrs, _NONE) if shifted else {},
+                    transform=_none,
+                )
+        same_step = declared["same_step"]
+        initial = {key: value for _, _, key, value in declared["sets"]}
+        for entity_id, points in _by_entity(
+            [(e, (k, a)) for e, a, k, _ in declared["sets"]]
+        ).items():
+            dest = self.entity(entity_id)
+            self.check_attrs(dest, [attr for _, attr in points], "input")
+            self.world.connect(
+                ctrl,
+                dest,
+                *points,
+                time_shifted=not same_step,
+                initial_data={}
+                if same_step
+                else {k: _NONE if initial[k] is None else initial[k] for k, _ in points},
+                transform=_none,
+            )
+        return ctrl
+
     def record(self, entities: Iterable[Any], *attrs: str) -> int:
         """Record ``attrs`` of every entity (each must provide them); returns the count."""
         count = 0
@@ -172,3 +252,52 @@ class Builder:
             self.world.connect(entity, self._recorder, *attrs)
             count += 1
         return count
+
+    def couple(
+        self, name: str, config: dict[str, Any], *, timeout_s: float | None = None, **params: Any
+    ) -> Any:
+        """Start any mosaik-API simulator by its mosaik sim config, guarded; see
+        :func:`cosim.coupling.couple` (``{"python": ...}``, ``{"cmd": ...}``, ``{"connect": ...}``).
+        """
+        return coupling.couple(self.world, name, config, timeout_s=timeout_s, **params)
+
+    def wire(
+        self,
+        src: Any,
+        dest: Any,
+        attrs: Any,
+        *,
+        time_shifted: bool = False,
+        initial: dict[str, Any] | None = None,
+    ) -> int:
+        """Connect entities (objects or full ids) with renaming and transforms; see
+        :func:`cosim.coupling.wire`."""
+        return coupling.wire(
+            self.world, src, dest, attrs, time_shifted=time_shifted, initial=initial
+        )
+
+
+_NONE = "cosim:none"
+"""Stands for None in mosaik's initial data, which drops None (and warns at the first step)."""
+
+
+def _none(value: Any) -> Any:
+    """The value a time-shifted connection delivers: None for ``_NONE``."""
+    return None if isinstance(value, str) and value == _NONE else value
+
+
+def _by_entity(points: Iterable[Sequence[Any]]) -> dict[str, list[Any]]:
+    """Group ``(entity, x)`` pairs by entity, in order."""
+    grouped: dict[str, list[Any]] = {}
+    for entity, x in points:
+        grouped.setdefault(entity, []).append(x)
+    return grouped
+
+
+def _class_spec(cls: type) -> str:
+    """``"module:Class"`` of a class, by file path if it lives in a scenario script."""
+    module = sys.modules.get(cls.__module__)
+    path = getattr(module, "__file__", None)
+    if cls.__module__.startswith(FILE_MODULE_PREFIX) and path:
+        return f"{Path(path).resolve()}:{cls.__qualname__}"
+    return f"{cls.__module__}:{cls.__qualname__}"

@@ -12,7 +12,14 @@ from cosim.results import load, read_manifest
 from cosim.runner import RunOutcome
 from cosim.units import SECONDS_PER_HOUR
 
-HEADLINE_ATTRS = ("vm_pu", "loading_percent", "p_mw", "converged", *BALANCE_ATTRS)
+HEADLINE_ATTRS = (
+    "vm_pu",
+    "loading_percent",
+    "p_mw",
+    "converged",
+    "p_unserved_mw",
+    *BALANCE_ATTRS,
+)
 
 
 def headline(folder: str | Path) -> list[tuple[str, str]]:
@@ -58,7 +65,18 @@ def headline(folder: str | Path) -> list[tuple[str, str]]:
     if not converged.empty:
         failed = int((converged == 0).to_numpy().sum())
         lines.append(("power flows not converged", f"{failed} of {converged.size}"))
-    return lines + balance
+    return lines + balance + outage_line(data, step_h)
+
+
+def outage_line(data: pd.DataFrame, step_h: float) -> list[tuple[str, str]]:
+    """Hours each load went unserved, longest first (only loads that were cut)."""
+    unserved = _of(data, "p_unserved_mw", "load_")
+    cut_h = ((unserved.fillna(0.0) > 0).sum() * step_h).sort_values(ascending=False)
+    cut_h = cut_h[cut_h > 0]
+    if cut_h.empty:
+        return []
+    text = ", ".join(f"{str(e).rsplit('.', 1)[-1]} {h:g}" for e, h in cut_h.items())
+    return [("outage per load [h]", text)]
 
 
 def balance_lines(data: pd.DataFrame, step_s: int) -> list[tuple[str, str]]:

@@ -17,11 +17,23 @@ The home batteries run in self-consumption mode (charge the house's surplus, cov
 EVs charge uncontrolled on arrival; the CHP is heat-led. Every grid element's power, every
 branch's losses and every unit's state are recorded, so the energy balance closes from the
 results folder alone.
+
+With ``controller`` set, a controller is plugged in (``Builder.control``). ``demand_response``
+(``controllers.demand_response``, same step) observes Profiles, PV and CHP at t and the
+units one step late, and sets every battery, EV and flexible load; a set point overrides a
+battery's self-consumption, so the controller runs the batteries. Its price signal is a second
+Profiles simulator playing ``price_file`` (child ``price_0``, ``eur_per_mwh``).
+``peak_shaving`` (time-shifted) sets only the batteries, and only while the import exceeds the
+limit. Any other controller name gets ``controller_options`` alone. The controller's reports, the
+price and the units' bounds (battery available power, EV ``p_min_mw``/``p_max_mw``, flexible
+base demand) are recorded too.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,6 +41,10 @@ import numpy as np
 from cosim.config import RunConfig
 from cosim.errors import ConfigError
 from cosim.scenario import Builder
+
+BUILTIN_PRICE_FILE = Path(__file__).parent / "data" / "day_ahead_price_2016.csv"
+"""Synthetic hourly day-ahead prices of 2016 [EUR/MWh] (``scenarios/data/day_ahead_price.py``)."""
+FLEX_MODES = ("shift", "curtail")
 
 
 @dataclass(frozen=True)
@@ -55,6 +71,21 @@ class Config(RunConfig):
         CSV/Parquet weather file for PV; empty: clear sky at the PV default site (Berlin).
     timezone : str
         Time zone of ``start`` and of the SimBench profiles: CET without daylight saving.
+    flex_mode : str
+        ``shift`` (reduced demand is recovered later) or ``curtail`` (lost) for every house.
+    controller : str
+        "" (none), ``demand_response``, ``peak_shaving`` or any controller name or
+        ``package.module:Class`` (see ``controllers.registry``).
+    controller_options : str
+        JSON object of controller options, over those the scenario gives (e.g.
+        ``{"cheap_quantile": 0.2}``).
+    import_limit_mw : float or None
+        Import limit of ``demand_response`` and ``peak_shaving`` at the ext_grid [MW]; None: no
+        limit (``demand_response`` then follows the price only).
+    price_file : str
+        Price signal of ``demand_response``: ``builtin`` (synthetic day-ahead prices of 2016,
+        ``scenarios/data``), a CSV/Parquet file with ``t_s`` and ``price_0`` [EUR/MWh], or ""
+        (no price mode).
     """
 
     grid: str = "1-LV-rural1--0-sw"
@@ -71,6 +102,11 @@ class Config(RunConfig):
     flex_share_frac: float = 0.1
     weather: str = ""
     timezone: str = "Etc/GMT-1"
+    flex_mode: str = "shift"
+    controller: str = ""
+    controller_options: str = ""
+    import_limit_mw: float | None = 0.025
+    price_file: str = "builtin"
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -89,6 +125,11 @@ class Config(RunConfig):
                 raise ConfigError(f"{name}={value!r} must be > 0")
         if self.chp_count < 0:
             raise ConfigError(f"chp_count={self.chp_count!r} must be >= 0")
+        if self.flex_mode not in FLEX_MODES:
+            raise ConfigError(f"flex_mode={self.flex_mode!r} must be one of {FLEX_MODES}")
+        if self.import_limit_mw is not None and not self.import_limit_mw > 0:
+            raise ConfigError(f"import_limit_mw={self.import_limit_mw!r} must be > 0 or none")
+        options(self)  # a ConfigError unless a JSON object
 
 
 @dataclass(frozen=True)
@@ -136,7 +177,9 @@ def build(b: Builder, cfg: Config) -> None:
     where = layout(len(houses), cfg)
 
     # households: SimBench demand through the flexible-load simulator into the grid's loads
-    flex = b.start("FlexLoad").FlexLoad.create(len(houses), flex_share_frac=cfg.flex_share_frac)
+    flex = b.start("FlexLoad").FlexLoad.create(
+        len(houses), flex_share_frac=cfg.flex_share_frac, mode=cfg.flex_mode
+    )
     series = {s.eid: s for s in profiles.children}
     for house, unit in zip(houses, flex, strict=True):
         attrs = series[house.eid].extra_info["attrs"]
@@ -197,6 +240,80 @@ def build(b: Builder, cfg: Config) -> None:
     chp_grid = b.attach(grid_sim, chp, "sgen", [buses[h] for h in where.chp])
 
     _record(b, grid, pv, battery, ev, chp, flex, [*pv_grid, *ev_grid, *battery_grid, *chp_grid])
+    if cfg.controller:
+        units = {"pv": pv, "battery": battery, "ev": ev, "chp": chp, "flex": flex}
+        feeder = next(e for e in grid.children if e.type == "ExtGrid")
+        base = [series[h.eid] for h in houses]  # each house's base demand
+        _control(b, cfg, feeder, profiles.children, base, units)
+
+
+def options(cfg: Config) -> dict[str, Any]:
+    """``controller_options`` as a dict (ConfigError unless a JSON object)."""
+    if not cfg.controller_options:
+        return {}
+    try:
+        value = json.loads(cfg.controller_options)
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"controller_options={cfg.controller_options!r}: {err}") from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"controller_options={cfg.controller_options!r} must be a JSON object")
+    return value
+
+
+def _control(
+    b: Builder, cfg: Config, feeder: Any, series: list, base: list, units: dict[str, list]
+) -> None:
+    """Plug ``cfg.controller`` in (module docstring) and record what it does."""
+    from controllers.registry import find
+
+    def ids(entities: list) -> list[str]:
+        return [e.full_id for e in entities]
+
+    by_kind = {k: [s for s in series if s.eid.startswith(f"{k}_")] for k in ("sgen", "gen")}
+    given: dict[str, Any] = {}
+    limit = cfg.import_limit_mw
+    if cfg.controller == "peak_shaving":
+        given = {"feeder": feeder.full_id, "batteries": ids(units["battery"])}
+        given["import_limit_mw"] = limit
+    elif cfg.controller == "demand_response":
+        given = {
+            "feeder": feeder.full_id,
+            "import_limit_mw": limit,
+            "demand": ids([s for s in series if s.eid.startswith("storage_")]),
+            "generation": ids([*units["pv"], *units["chp"], *by_kind["sgen"], *by_kind["gen"]]),
+            "batteries": ids(units["battery"]),
+            "evs": ids(units["ev"]),
+            "flexloads": ids(units["flex"]),
+            "flex_demand": ids(base),
+            "flex_mode": cfg.flex_mode,
+            "flex_share_frac": cfg.flex_share_frac,
+            "step_s": cfg.step_s,
+        }
+        price = _price(b, cfg)
+        if price is not None:
+            given["price"] = price.full_id
+            b.record([price], "eur_per_mwh")
+    ctrl = b.control(cfg.controller, {**given, **options(cfg)})
+    reports = find(cfg.controller).reports
+    if reports:
+        b.record([ctrl], *reports)
+    b.record(units["battery"], "p_available_charge_mw", "p_available_discharge_mw")
+    b.record(units["ev"], "p_min_mw", "p_max_mw", "t_departure_s")
+    b.record(units["flex"], "p_base_mw", "p_recovered_mw")
+
+
+def _price(b: Builder, cfg: Config) -> Any:
+    """The price signal entity of ``cfg.price_file`` (None for ""), from its own Profiles sim."""
+    if not cfg.price_file:
+        return None
+    path = BUILTIN_PRICE_FILE if cfg.price_file == "builtin" else Path(cfg.price_file)
+    if not path.is_file():
+        raise ConfigError(f"price_file={cfg.price_file!r}: no such file (or 'builtin' or '')")
+    table = b.start("Profiles").Profiles(source=str(path.resolve()))
+    prices = [c for c in table.children if c.eid.startswith("price_")]
+    if not prices:
+        raise ConfigError(f"price_file={cfg.price_file!r} has no price_<k> column")
+    return prices[0]
 
 
 def _units(b: Builder, sim: str, num: int, sim_params: dict[str, Any], **params: Any) -> list:

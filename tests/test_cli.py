@@ -25,7 +25,10 @@ def test_config_shows_fields_and_defaults(capsys):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["run", "nosuch"], "scenario='nosuch' is unknown; known: grid_profiles, neighbourhood"),
+        (
+            ["run", "nosuch"],
+            "scenario='nosuch' is unknown; known: custom_controller, grid_profiles, microgrid",
+        ),
         (["run", "no/such/file.py"], "scenario='no/such/file.py': no such file"),
         (["run", "--set", "stepz=3"], "--set key='stepz' is unknown; known: "),
         (["run", "--set", "steps=ten"], "steps='ten' must be an integer"),

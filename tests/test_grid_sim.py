@@ -30,9 +30,16 @@ def test_entities_are_named_by_element_and_index_with_name_in_extra_info():
     for element in ("bus", "line", "trafo", "switch", "load", "sgen", "ext_grid"):
         for idx, name in net[element]["name"].items():
             child = eids[f"{element}_{idx}"]
+            row = net[element].loc[idx]
             info = {"name": name, "index": idx}
             if element not in ("bus", "line", "trafo", "switch"):
-                info["bus"] = int(net[element].at[idx, "bus"])
+                info["bus"] = int(row["bus"])
+            if element == "switch":
+                info.update(bus=int(row["bus"]), element=int(row["element"]), et=row["et"])
+            if element == "trafo":
+                info.update(hv_bus=row["hv_bus"], lv_bus=row["lv_bus"], shift_degree=30.0)
+            if element in ("load", "sgen"):
+                info["p_rated_mw"] = row["p_mw"]
             assert child["extra_info"] == info
     assert len(eids) == sum(
         len(net[e])

@@ -59,7 +59,7 @@ UNITS = {
     ("PV-0.pv_0", "p_curtailed_mw"): [0.0, 0.01, 0.02, 0.0],
     ("PV-0.pv_0", "p_available_mw"): [0.0, 0.05, 0.06, 0.0],
     ("Battery-0.battery_0", "soc_frac"): [0.5, 0.3, 0.2, 0.4],
-    ("Battery-0.battery_0", "p_slack_mw"): [0.0, 0.01, 0.01, 0.0],  # grid-forming
+    ("Battery-0.battery_0", "grid_forming"): [1.0, 1.0, 1.0, 1.0],  # its parameter
     ("Grid-0.load_0", "p_unserved_mw"): [0.0, 0.0, 0.01, 0.01],
 }
 

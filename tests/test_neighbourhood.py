@@ -163,3 +163,24 @@ def test_a_year_closes_its_energy_balance(tmp_path):
     b = energy_balance(outcome.out_dir)
     assert abs(b.residual_mwh) < 1e-6
     assert b.pv_mwh > 0 and b.chp_mwh > 0 and b.ev_mwh > 0
+
+
+@pytest.mark.parametrize(
+    ("pair", "match"),
+    [
+        ("flex_mode=drop", r"flex_mode='drop' must be one of \('shift', 'curtail'\)"),
+        ("import_limit_mw=-0.01", "import_limit_mw=-0.01 must be > 0 or none"),
+        ("controller_options=[1]", "controller_options='\\[1\\]' must be a JSON object"),
+        ("controller_options={x", "controller_options='{x': Expecting property name"),
+    ],
+)
+def test_bad_controller_config(pair, match):
+    with pytest.raises(ConfigError, match=match):
+        make_config(load_scenario("neighbourhood").config_class, [pair])
+
+
+def test_controller_fields_default_to_no_controller():
+    cfg = make_config(load_scenario("neighbourhood").config_class)
+    assert (cfg.controller, cfg.import_limit_mw, cfg.price_file) == ("", 0.025, "builtin")
+    none = make_config(type(cfg), ["import_limit_mw=none", "price_file="])
+    assert none.import_limit_mw is None and none.price_file == ""

@@ -50,7 +50,7 @@ P_SLACK_MW = Attr(
     "p_slack_mw",
     "MW",
     "power the grid assigns to this grid-forming battery as island slack, storage sign; "
-    "taken exactly",
+    "taken exactly; NaN or None: none",
 )
 # outputs
 P_MW = Attr("p_mw", "MW", "delivered grid power, mean over the step, storage sign (> 0 charges)")
@@ -66,6 +66,7 @@ P_AVAILABLE_DISCHARGE_MW = Attr(
 LIMIT_VIOLATED = Attr(
     "limit_violated", "-", "this step's power exceeded the battery's limits (island slack only)"
 )
+GRID_FORMING = Attr("grid_forming", "-", "the battery may hold an island (its parameter)")
 
 INPUTS = (P_SET_MW, P_LOAD_MW, P_GEN_MW, P_SLACK_MW)
 OUTPUTS = (
@@ -76,6 +77,7 @@ OUTPUTS = (
     P_AVAILABLE_CHARGE_MW,
     P_AVAILABLE_DISCHARGE_MW,
     LIMIT_VIOLATED,
+    GRID_FORMING,
 )
 INPUT_DEFAULTS = {a.name: 0.0 for a in INPUTS}
 MODEL = "Battery"
@@ -154,7 +156,8 @@ class BatterySim(mosaik_api_v3.Simulator):
             "p_gen_mw": fleet.self_consumption,
         }
         for attr, (values, present) in given.items():
-            check_inputs(attr, values, present & ~np.isfinite(values), self._eids, "finite")
+            bad = np.isinf(values) if attr == "p_slack_mw" else ~np.isfinite(values)
+            check_inputs(attr, values, present & bad, self._eids, "finite")
             wrong = present & ~allowed[attr] if attr in allowed else None
             if wrong is not None and wrong.any():
                 eid = self._eids[int(np.argmax(wrong))]
@@ -178,6 +181,8 @@ class BatterySim(mosaik_api_v3.Simulator):
             return self._out[attr]
         if attr == "soc_frac":
             return (result.e_mwh / fleet.e_max_mwh).tolist()
+        if attr == "grid_forming":
+            return fleet.grid_forming.tolist()
         if attr in ("p_mw", "e_mwh", "p_loss_mw", "limit_violated"):
             column: np.ndarray = getattr(result, attr)
             return column.tolist()

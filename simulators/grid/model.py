@@ -10,6 +10,16 @@ results are computed here from the voltages with pandapower's own ``pfsoln`` and
 ``net.res_*`` is *not* maintained. After a real change of ``closed`` or ``in_service``, a new
 element or a failed step, the next solve runs a full ``runpp(init="auto")`` (recycling would
 silently return the old results with ``converged=True``).
+
+Islands: each full solve first finds the islands (:mod:`simulators.grid.islands`). An island
+without an external grid is held by its first in-service grid-forming unit (a storage or sgen
+added with ``grid_forming=True``): an ``ext_grid`` of its own at the unit's bus, at 1.0 pu
+and at the angle the bus had before (a slack ``gen`` cannot keep an angle), takes whatever
+the island needs beyond the unit's own set power. That extra is the unit's ``p_slack_mw``;
+the unit books it one step later, and during that step the power it reports is that booking,
+not a new injection, so the flow counts it as 0. Over a run the unit's energy thus equals the
+grid's, exactly; its SoC lags by one step while it holds an island. Islands with neither are
+de-energised: their loads report ``p_unserved_mw``.
 """
 
 from __future__ import annotations
@@ -30,6 +40,7 @@ from pandapower.pypower.idx_gen import PG, QG
 from scipy.sparse.linalg import MatrixRankWarning
 
 from cosim.errors import ConfigError, SimulationError, unknown
+from simulators.grid import islands
 
 INJECTIONS: tuple[str, ...] = ("load", "sgen", "storage")
 """Element types :meth:`GridModel.add_element` creates."""
@@ -37,13 +48,18 @@ ELEMENTS: tuple[str, ...] = ("bus", "line", "trafo", "switch", *INJECTIONS, "gen
 POWER_COLUMNS = {**dict.fromkeys(INJECTIONS, ("p_mw", "q_mvar")), "gen": ("p_mw",)}
 TOPOLOGY_COLUMNS: tuple[str, ...] = ("closed", "in_service")
 RESULTS: dict[str, tuple[str, ...]] = {
-    "bus": ("vm_pu", "va_degree"),
+    "bus": ("vm_pu", "va_degree", "islanded"),
     "line": ("loading_percent", "p_from_mw", "q_from_mvar", "i_ka", "pl_mw"),
     "trafo": ("loading_percent", "p_hv_mw", "q_hv_mvar", "pl_mw"),
     "switch": ("closed",),
-    "ext_grid": ("p_mw", "q_mvar"),
-    **{element: ("p_mw", "q_mvar") for element in ("load", "sgen", "storage", "gen")},
+    "ext_grid": ("p_mw", "q_mvar", "vm_pu"),
+    "load": ("p_mw", "q_mvar", "p_unserved_mw"),
+    "sgen": ("p_mw", "q_mvar", "p_slack_mw"),
+    "storage": ("p_mw", "q_mvar", "p_slack_mw"),
+    "gen": ("p_mw", "q_mvar"),
 }
+FORMING: tuple[str, ...] = ("storage", "sgen")
+"""Element types that can be grid-forming (an island's slack)."""
 TOLERANCE_MVA: tuple[float, float] = (1e-11, 1e-8)
 """Bounds of the Newton-Raphson stop criterion (pandapower's ``tolerance_mva``). The default
 1e-8 leaves up to 2e-8 pu in vm_pu (CIGRE LV), so the fast path tightens it to ``FLOOR_MARGIN``
@@ -82,6 +98,10 @@ class GridModel:
             self._as_float(element)
         self._dirty, self._converged, self._blackout = True, False, False
         self._fast_kw: dict[str, Any] = {}
+        self._forming: list[tuple[str, int, int]] = []  # (element, index, its ext_grid index)
+        self._holding: list[int] = []  # positions in _forming that hold an island now
+        self._booking: list[int] = []  # ... that held one last step: their input is a booking
+        self._bus_held = np.zeros(len(net.bus), dtype=bool)  # in an island a unit holds
         if self.solve():
             self.solve()  # one fast step too: compiles what the per-step path needs
 
@@ -95,13 +115,22 @@ class GridModel:
         """Whether the last :meth:`solve` converged."""
         return self._converged
 
-    def add_element(self, element: str, bus: int, **values: Any) -> int:
+    @property
+    def islanded(self) -> bool:
+        """A grid-forming unit holds an island in the last solve."""
+        return bool(self._holding) and self._converged
+
+    def add_element(self, element: str, bus: int, grid_forming: bool = False, **values: Any) -> int:
         """Create a load, sgen or storage at an existing bus; return its pandapower index.
 
         ``values`` are keyword arguments of ``pp.create_<element>``; ``p_mw`` defaults to 0.
+        A ``grid_forming`` storage or sgen holds its island when the island has no external
+        grid (see the module docstring).
         """
         if element not in _CREATE:
             raise unknown("element", element, INJECTIONS)
+        if grid_forming and element not in FORMING:
+            raise ConfigError(f"grid_forming=True needs a storage or sgen, not a {element}")
         buses = self._net.bus.index
         if not isinstance(bus, int | np.integer) or bus not in buses:
             raise ConfigError(
@@ -119,6 +148,11 @@ class GridModel:
         )
         self._as_float(element)
         self._positions.pop(element, None)
+        if grid_forming:
+            name = f"slack of grid-forming {element} {idx}"
+            source = pp.create_ext_grid(self._net, int(bus), in_service=False, name=name)
+            self._forming.append((element, idx, int(source)))
+            self._positions.pop("ext_grid", None)
         self._dirty = True
         return idx
 
@@ -160,7 +194,10 @@ class GridModel:
     def solve(self) -> bool:
         """One AC power flow; return whether it converged (results are NaN if not)."""
         net, rebuilt = self._net, self._dirty
+        self._zero_bookings()
         if rebuilt:
+            if self._forming:
+                self._assign_slacks()
             self._blackout = not self._has_slack()
             if not self._blackout and not self._full_solve():
                 return self._fail()
@@ -172,6 +209,7 @@ class GridModel:
                 return self._fail()
         self._extract(rebuilt)
         self._converged = True
+        self._booking = list(self._holding)
         return True
 
     def result(self, element: str, attr: str) -> np.ndarray:
@@ -184,8 +222,14 @@ class GridModel:
             raise unknown(f"{element} result", attr, known)
         if not self._converged:
             return np.full(len(table), np.nan)
+        if element == "bus" and attr == "islanded":
+            held = np.zeros(len(table), dtype=bool)
+            held[: len(self._bus_held)] = self._bus_held  # buses added since: not held
+            return held
         if element == "bus":
             return _take(self._vm_pu if attr == "vm_pu" else self._va_degree, *self._rows["bus"])
+        if element == "ext_grid" and attr == "vm_pu":  # the upstream voltage, 0 when it is gone
+            return np.where(self._rows[element][1], table["vm_pu"].to_numpy(dtype=float), 0.0)
         if element in ("ext_grid", "gen"):
             return _take(
                 self._p_gen_mw if attr == "p_mw" else self._q_gen_mvar, *self._rows[element]
@@ -221,7 +265,51 @@ class GridModel:
 
     def _fail(self) -> bool:
         self._dirty, self._converged = True, False  # the recycled start point is spoiled
+        self._booking = []  # no slack power was reported: nothing to book
         return False
+
+    def _zero_bookings(self) -> None:
+        """The units that held an island last step now report that step's booked energy as
+        their power: it does not flow again."""
+        for k in self._booking:
+            element, idx, _ = self._forming[k]
+            pos = self._position(element, np.array([idx]))
+            for column in POWER_COLUMNS[element]:
+                self.set_values(element, column, np.array([idx]), np.zeros(len(pos)))
+
+    def _assign_slacks(self) -> None:
+        """Give every island without an external grid its grid-forming slack, if it has one.
+
+        The slack keeps the angle its bus had in the last solve, as a grid-forming inverter
+        that follows the grid's phase until it islands: resynchronising stays possible."""
+        net = self._net
+        sources = [source for _, _, source in self._forming]
+        va_before = self._bus_angles()
+        net.ext_grid.loc[sources, "in_service"] = False
+        labels = islands.bus_islands(net)
+        candidates = [
+            (int(net[e].at[i, "bus"]), bool(net[e].at[i, "in_service"]))
+            for e, i, _ in self._forming
+        ]
+        self._holding = islands.forming_slacks(net, labels, candidates, sources)
+        held = [labels[self._position("bus", np.array([bus]))[0]] for bus, _ in candidates]
+        self._bus_held = np.isin(labels, [held[k] for k in self._holding]) & (labels >= 0)
+        for k in self._holding:
+            source = sources[k]
+            bus = int(net.ext_grid.at[source, "bus"])
+            net.ext_grid.loc[source, ["in_service", "vm_pu", "va_degree"]] = [
+                True,
+                1.0,
+                va_before.get(bus, 0.0),
+            ]
+
+    def _bus_angles(self) -> dict[int, float]:
+        """va_degree of every energised bus in the last converged solve."""
+        if not self._converged or not hasattr(self, "_rows"):
+            return {}
+        va, vm = self.result("bus", "va_degree"), self.result("bus", "vm_pu")
+        index = self._net.bus.index.to_numpy()
+        return {int(b): float(a) for b, a, m in zip(index, va, vm, strict=True) if m > 0}
 
     def _has_slack(self) -> bool:
         net = self._net
@@ -330,10 +418,18 @@ class GridModel:
         return loading / self._trafo_derating
 
     def _injection(self, element: str, attr: str) -> np.ndarray:
-        """Power actually drawn (load, storage) or injected (sgen): 0 if off or de-energised."""
+        """Power actually drawn (load, storage) or injected (sgen): 0 if off or de-energised;
+        a grid-forming unit's includes what it gives as its island's slack."""
         table, on = self._net[element], self._rows[element][1]
+        if attr == "p_unserved_mw":  # demand of loads that are off or de-energised
+            demand = table["p_mw"].to_numpy() * table["scaling"].to_numpy()
+            return np.where(on, 0.0, np.maximum(demand, 0.0))
+        if attr == "p_slack_mw":
+            return self._slack_power(element, "p_mw", np.nan)
         column = "p_mw" if attr == "p_mw" else "q_mvar"
         base = table[column].to_numpy() * table["scaling"].to_numpy() * on
+        if self._holding and element in FORMING:
+            base = base + self._slack_power(element, column, 0.0)
         if element != "load" or not self._net._options.get("voltage_depend_loads"):
             return base
         kind = column[0]  # results_bus.write_voltage_dependend_load_results
@@ -342,6 +438,21 @@ class GridModel:
         bus_pos = self._position("bus", table["bus"].to_numpy(dtype=np.int64))
         vm_pu = _take(self._vm_pu, self._rows["bus"][0][bus_pos], self._rows["bus"][1][bus_pos])
         return base * (1.0 - z - i + i * vm_pu + z * vm_pu**2)
+
+    def _slack_power(self, element: str, column: str, other: float) -> np.ndarray:
+        """What the grid-forming units of ``element`` give as island slack, in the element's
+        sign (storage: > 0 charges); ``other`` for the rest."""
+        out = np.full(len(self._net[element]), other)
+        if not self._holding:
+            return out
+        source_power = self.result("ext_grid", column)
+        source_pos = self._position("ext_grid", np.array([g for _, _, g in self._forming]))
+        sign = -1.0 if element == "storage" else 1.0  # ext_grid > 0 injects, as sgen
+        for k in self._holding:
+            e, idx, _ = self._forming[k]
+            if e == element:
+                out[self._position(e, np.array([idx]))] = sign * source_power[source_pos[k]]
+        return out
 
 
 @contextlib.contextmanager

@@ -40,18 +40,28 @@ PL_MW = Attr("pl_mw", "MW", "branch active power losses")
 CLOSED = Attr("closed", "-", "switch state, input and output (True = closed)")
 IN_SERVICE = Attr("in_service", "-", "element in service, input and output")
 CONVERGED = Attr("converged", "-", "the power flow of this step converged")
+ISLANDED = Attr("islanded", "-", "a grid-forming unit holds an island this step")
+ISLANDED_BUS = Attr("islanded", "-", "the bus is in an island a grid-forming unit holds")
+P_UNSERVED_MW = Attr("p_unserved_mw", "MW", "demand of a load that is off or de-energised")
+P_SLACK_MW = Attr(
+    "p_slack_mw",
+    "MW",
+    "power a grid-forming unit gives as its island's slack beyond its own, element's sign; "
+    "NaN when it holds no island. Feed it back one step late: the unit books it then",
+)
+VM_SOURCE_PU = Attr("vm_pu", "p.u.", "voltage of the upstream source; 0 when out of service")
 
 # entity type -> (pandapower element, exchanged attributes); inputs are the subset in INPUTS
 ENTITY_TYPES: dict[str, tuple[str, tuple[Attr, ...]]] = {
-    "Bus": ("bus", (VM_PU, VA_DEGREE, IN_SERVICE)),
+    "Bus": ("bus", (VM_PU, VA_DEGREE, ISLANDED_BUS, IN_SERVICE)),
     "Line": ("line", (LOADING_PERCENT, PL_MW, IN_SERVICE)),
     "Trafo": ("trafo", (LOADING_PERCENT, PL_MW, IN_SERVICE)),
     "Switch": ("switch", (CLOSED,)),
-    "Load": ("load", (P_MW, Q_MVAR, IN_SERVICE)),
-    "Sgen": ("sgen", (P_MW, Q_MVAR, IN_SERVICE)),
-    "Storage": ("storage", (P_MW, Q_MVAR, IN_SERVICE)),
+    "Load": ("load", (P_MW, Q_MVAR, P_UNSERVED_MW, IN_SERVICE)),
+    "Sgen": ("sgen", (P_MW, Q_MVAR, P_SLACK_MW, IN_SERVICE)),
+    "Storage": ("storage", (P_MW, Q_MVAR, P_SLACK_MW, IN_SERVICE)),
     "Gen": ("gen", (P_MW, Q_MVAR, IN_SERVICE)),
-    "ExtGrid": ("ext_grid", (P_MW, Q_MVAR, IN_SERVICE)),
+    "ExtGrid": ("ext_grid", (P_MW, Q_MVAR, VM_SOURCE_PU, IN_SERVICE)),
 }
 TYPE_OF_ELEMENT = {element: etype for etype, (element, _) in ENTITY_TYPES.items()}
 INPUTS: dict[str, frozenset[str]] = {
@@ -62,13 +72,19 @@ INPUTS: dict[str, frozenset[str]] = {
     "switch": frozenset({"closed"}),
 }
 CREATABLE = ("Load", "Sgen", "Storage")
-ELEMENT_DEFAULTS: dict[str, Any] = {"bus": None, "p_mw": 0.0, "q_mvar": 0.0, "name": None}
+ELEMENT_DEFAULTS: dict[str, Any] = {
+    "bus": None,
+    "p_mw": 0.0,
+    "q_mvar": 0.0,
+    "name": None,
+    "grid_forming": False,
+}
 ON_DIVERGE = ("stop", "continue")
 GRID_EID = "grid"
 
 META: Meta = sim_meta(  # type: ignore[assignment]
     {
-        "Grid": model_meta([CONVERGED], params=["grid"]),
+        "Grid": model_meta([CONVERGED, ISLANDED], params=["grid"]),
         **{
             etype: model_meta(
                 attrs,
@@ -141,9 +157,12 @@ class GridSim(mosaik_api_v3.Simulator):
         p_mw: float = 0.0,
         q_mvar: float = 0.0,
         name: str | None = None,
+        grid_forming: bool = False,
     ) -> CreateResult:
         assert self.grid is not None
-        idx = self.grid.add_element(element, bus, p_mw=p_mw, q_mvar=q_mvar, name=name)
+        idx = self.grid.add_element(
+            element, bus, grid_forming=bool(grid_forming), p_mw=p_mw, q_mvar=q_mvar, name=name
+        )
         return self._entity(element, idx, name)
 
     def _entity(self, element: str, idx: int, name: object) -> CreateResult:
@@ -155,8 +174,19 @@ class GridSim(mosaik_api_v3.Simulator):
         }
         assert self.grid is not None
         table = self.grid.net[element]
-        if "bus" in table.columns and element != "switch":  # the bus an element hangs on
-            info["bus"] = int(table.at[idx, "bus"])
+        row = table.loc[idx]
+        if element == "switch":
+            info.update(bus=int(row["bus"]), element=int(row["element"]), et=str(row["et"]))
+        elif "bus" in table.columns:  # the bus an element hangs on
+            info["bus"] = int(row["bus"])
+        if element == "trafo":
+            info.update(
+                hv_bus=int(row["hv_bus"]),
+                lv_bus=int(row["lv_bus"]),
+                shift_degree=float(row["shift_degree"]),
+            )
+        if element in ("load", "sgen", "storage"):
+            info["p_rated_mw"] = float(row["p_mw"])  # the net's own value, before any input
         return {"eid": eid, "type": TYPE_OF_ELEMENT[element], "rel": [], "extra_info": info}
 
     def step(self, time: int, inputs: InputData, max_advance: int) -> int:
@@ -197,10 +227,12 @@ class GridSim(mosaik_api_v3.Simulator):
             )
 
     def get_data(self, outputs: OutputRequest) -> OutputData:
+        assert self.grid is not None
         data: OutputData = {}
         for eid, attrs in outputs.items():
             if eid == GRID_EID:
-                data[eid] = {attr: self._converged for attr in attrs}
+                state = {"converged": self._converged, "islanded": self.grid.islanded}
+                data[eid] = {attr: state[attr] for attr in attrs}
                 continue
             element, idx = self._where[eid]
             data[eid] = {attr: self._value(element, attr, idx) for attr in attrs}

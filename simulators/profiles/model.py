@@ -41,6 +41,10 @@ ELEMENT_ATTRS: dict[str, tuple[str, ...]] = {
 """The element types a profile may drive and their attributes (the first is the default): the
 inputs the grid simulator takes for them."""
 
+SIGNAL_ATTRS: dict[str, tuple[str, ...]] = {"price": ("eur_per_mwh",)}
+"""Scenario signals a table may carry besides grid elements, and their attributes: inputs of
+controllers, not of the grid (``price_0``: an energy price [EUR/MWh], e.g. day-ahead)."""
+
 _COLUMN_RE = re.compile(r"^(?P<element>[a-z][a-z_]*)_(?P<index>\d+)(?:\.(?P<attr>.+))?$")
 
 Column = tuple[str, int, str]
@@ -240,12 +244,13 @@ def parse_column(name: str, where: str = "") -> Column:
             f"e.g. 'load_3' or 'load_3.q_mvar'"
         )
     element, attr = match["element"], match["attr"]
-    if element not in ELEMENT_ATTRS:
+    kinds = {**ELEMENT_ATTRS, **SIGNAL_ATTRS}
+    if element not in kinds:
         raise ConfigError(
             f"{where}column {name!r}: element type {element!r} is unknown; "
-            f"known: {', '.join(sorted(ELEMENT_ATTRS))}"
+            f"known: {', '.join(sorted(ELEMENT_ATTRS))}; signals: {', '.join(sorted(SIGNAL_ATTRS))}"
         )
-    allowed = ELEMENT_ATTRS[element]
+    allowed = kinds[element]
     attr = allowed[0] if attr is None else attr
     if attr not in allowed:
         raise ConfigError(

@@ -6,7 +6,8 @@ in the table, named like the grid simulator's entities (``load_3``, ``sgen_0``: 
 each child's ``extra_info["attrs"]`` names those the table has columns for (connect only
 those; get_data of another raises). Values are absolute, with pandapower's signs per element
 type (load and storage ``p_mw > 0`` consume; sgen and gen ``p_mw > 0`` inject), held from
-one table row to the next.
+one table row to the next. A file may also carry scenario signals for controllers: a column
+``price_<k>`` is the child ``price_<k>`` with attr ``eur_per_mwh`` [EUR/MWh].
 """
 
 from __future__ import annotations
@@ -31,11 +32,16 @@ from simulators.profiles import model
 
 P_MW = Attr("p_mw", "MW", "active power set point; sign of the pandapower element type")
 Q_MVAR = Attr("q_mvar", "Mvar", "reactive power set point; sign follows p_mw of the element")
-_DECLARED = {a.name: a for a in (P_MW, Q_MVAR)}
+EUR_PER_MWH = Attr("eur_per_mwh", "EUR/MWh", "energy price of a price signal (price_<k>)")
+_DECLARED = {a.name: a for a in (P_MW, Q_MVAR, EUR_PER_MWH)}
 # every attr a table may have, declared above (a KeyError here means a missing declaration)
 ELEMENT_ATTRS = tuple(
     _DECLARED[name]
     for name in dict.fromkeys(a for attrs in model.ELEMENT_ATTRS.values() for a in attrs)
+)
+SIGNAL_ATTRS = tuple(
+    _DECLARED[name]
+    for name in dict.fromkeys(a for attrs in model.SIGNAL_ATTRS.values() for a in attrs)
 )
 
 PROFILES_EID = "profiles"
@@ -45,6 +51,7 @@ META: Meta = sim_meta(  # type: ignore[assignment]
     {
         "Profiles": model_meta([], params=MODEL_PARAMS),
         "Element": model_meta(ELEMENT_ATTRS, public=False),
+        "Signal": model_meta(SIGNAL_ATTRS, public=False),
     }
 )
 
@@ -93,7 +100,7 @@ class ProfilesSim(mosaik_api_v3.Simulator):
         self.table = _load(model_params["source"], profile_step_s, self.step_s)
         self._positions = self.table.entity_attrs()
         children: list[CreateResult] = [
-            {"eid": eid, "type": "Element", "rel": [], "extra_info": {"attrs": list(attrs)}}
+            {"eid": eid, "type": _kind(eid), "rel": [], "extra_info": {"attrs": list(attrs)}}
             for eid, attrs in self._positions.items()
         ]
         return [{"eid": PROFILES_EID, "type": "Profiles", "rel": [], "children": children}]
@@ -145,6 +152,11 @@ class ProfilesSim(mosaik_api_v3.Simulator):
     def entity_attrs(self) -> dict[str, tuple[str, ...]]:
         """The attrs each child entity has a profile for (mosaik meta can only list all)."""
         return {eid: tuple(attrs) for eid, attrs in self._positions.items()}
+
+
+def _kind(eid: str) -> str:
+    """The model of child ``eid``: ``Signal`` for a scenario signal, else ``Element``."""
+    return "Signal" if eid.rsplit("_", 1)[0] in model.SIGNAL_ATTRS else "Element"
 
 
 def _load(source: object, profile_step_s: int | None, step_s: int) -> model.ProfileTable:

@@ -1,0 +1,512 @@
+"""Demand response: keep the grid import under a limit and move flexible demand to cheap hours.
+
+The decisions are pure functions over numpy arrays (:func:`plan`, :func:`price_level`,
+:func:`shave_mw`); two controllers wrap them:
+
+``PeakShaving``, the small example: one feeder, batteries. It sees the feeder's import at step t
+and, when it exceeds ``import_limit_mw``, discharges the batteries from t + step (default
+timing); a peak that lasts one step is missed. Batteries it does not need keep their own mode.
+
+``DemandResponse`` (``same_step``): a peak limit and a price signal together. It runs before the
+units it sets, so its set points apply in the step they are made for:
+
+- at step t it observes what does not depend on it: the uncontrolled ``demand`` and
+  ``generation`` (profiles, PV, CHP, the grid's own sgens), each flexible load's base demand
+  (``flex_demand``) and the ``price``;
+- one step late it observes the units' own state: batteries' available power, EVs' ``p_min_mw``,
+  ``p_max_mw`` and departure, flexible loads' backlog, and the ``feeder`` import;
+- it predicts the import as uncontrolled demand - generation + flexible base demand + the set
+  powers + the last step's grid losses (last import minus last net demand) and sets every unit
+  so that the prediction stays under the limit. The recorded import may exceed the limit by the
+  change of the grid losses from one step to the next. In the first step it has seen no unit
+  yet: batteries stay idle, EVs count as not plugged in, and the loss estimate is 0.
+
+Priority order when the predicted import exceeds the limit (each used only when the previous
+is exhausted; within one, units share in proportion to what each can give):
+
+1. EV charging is delayed, down to each EV's ``p_min_mw`` and never below: it costs nothing,
+   no energy is lost and the EV still leaves with its energy (``p_min_mw`` is the power that
+   still reaches the target by departure at full power later);
+2. batteries stop charging, then discharge: stored for this, at the price of conversion
+   losses (about 10 % round trip) and cycling;
+3. flexible loads stop recovering their backlog, then shift demand into it: residents notice
+   (appliances run later), the backlog is capped and must be recovered later;
+4. flexible loads of ``curtail`` mode are curtailed: that energy is lost, the last resort.
+
+Headroom under the limit is filled in this order: flexible loads recover their backlog (not in
+expensive hours; a unit recovers all it may or nothing), batteries charge (from the
+neighbourhood's surplus; from the grid up to ``battery_recharge_frac`` of the limit outside
+expensive hours, or up to the limit in cheap hours), and EVs not yet seen plugged in share what
+is left: an EV's bounds come one step late, so an EV that arrives during a step draws at most
+its share of the headroom. The batteries always get a set point (it overrides a battery's own
+mode): with a limit they keep their energy for it and discharge only to hold it; without one
+they cover the import (in expensive hours only, with a price signal).
+
+Price mode (``price`` given): each step's price [EUR/MWh] comes from a simulator (scenario
+data, e.g. a Profiles table column ``price_0``). The controller knows only the prices up to
+now: a price is cheap at or below the ``cheap_quantile`` of the last ``price_window_h`` hours
+of prices, expensive at or above their ``expensive_quantile``. Cheap: EVs charge at full power
+and batteries from the grid up to the limit. Expensive: EVs charge only ``p_min_mw``, shift
+loads reduce what their backlog can take, batteries (without a limit) cover the import. Backlog
+is recovered in every hour that is not expensive, as soon as headroom allows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from controllers.base import Controller, Measurements, Point, SetPoints
+from cosim.errors import ConfigError, SimulationError
+from cosim.units import SECONDS_PER_HOUR
+
+CHEAP, NEUTRAL, EXPENSIVE = -1, 0, 1
+"""Price levels of :func:`price_level`."""
+FLEX_MODES = ("shift", "curtail")
+
+
+# --- pure decisions ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class Flexibility:
+    """What the controlled units can do in one step; arrays over units [MW].
+
+    ``p_fixed_mw`` is the predicted import without the controlled units' flexibility:
+    uncontrolled demand - generation + the flexible loads' base demand + the loss estimate.
+    EVs: ``ev_lo_mw``..``ev_hi_mw`` while plugged in (``p_min_mw``, ``p_max_mw``), and
+    ``ev_plugged_frac`` the share of the step they are plugged in (0: not seen plugged in).
+    Flexible loads: ``flex_cap_mw`` the most each can reduce, ``flex_recover_mw`` what each
+    recovers if allowed, ``flex_shift`` True for shift, False for curtail units.
+    """
+
+    p_fixed_mw: float
+    battery_charge_mw: np.ndarray
+    battery_discharge_mw: np.ndarray
+    ev_lo_mw: np.ndarray
+    ev_hi_mw: np.ndarray
+    ev_plugged_frac: np.ndarray
+    flex_cap_mw: np.ndarray
+    flex_recover_mw: np.ndarray
+    flex_shift: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class Plan:
+    """Set points of one step and the import they lead to [MW].
+
+    ``ev_p_mw`` holds the set point of every EV: for one not seen plugged in its share of the
+    headroom (NaN without a limit: no set point, it charges at full power on arrival).
+    """
+
+    battery_p_mw: np.ndarray
+    ev_p_mw: np.ndarray
+    flex_reduce_mw: np.ndarray
+    flex_recover: np.ndarray
+    p_import_mw: float
+    """Predicted import, without EVs that arrive during the step."""
+    p_import_min_mw: float
+    """The least import the flexibility allows in this step."""
+
+
+def _take(amount_mw: float, room_mw: np.ndarray) -> np.ndarray:
+    """Up to ``amount_mw`` from units in proportion to their ``room_mw`` (>= 0) [MW]."""
+    total = room_mw.sum()
+    if amount_mw <= 0 or total <= 0:
+        return np.zeros_like(room_mw)
+    return room_mw * (min(amount_mw, total) / total)
+
+
+def plan(
+    f: Flexibility,
+    limit_mw: float = math.inf,
+    level: int | None = None,
+    recharge_frac: float = 0.8,
+) -> Plan:
+    """Set points for one step: the limit in priority order, then the headroom (module doc).
+
+    Parameters
+    ----------
+    f : Flexibility
+        What the units can do [MW].
+    limit_mw : float
+        Import limit [MW]; ``inf``: none.
+    level : int or None
+        ``CHEAP``, ``NEUTRAL`` or ``EXPENSIVE``; None without a price signal.
+    recharge_frac : float
+        Batteries recharge from the grid up to this fraction of a finite limit [-].
+    """
+    w = f.ev_plugged_frac
+    seen = w > 0
+    lo = np.where(seen, np.maximum(f.ev_lo_mw, 0.0), 0.0)
+    hi = np.where(seen, np.maximum(f.ev_hi_mw, lo), 0.0)
+    expensive = level == EXPENSIVE
+    ev = hi if level in (None, CHEAP) else lo
+    reduce = np.where(f.flex_shift & expensive, f.flex_cap_mw, 0.0)
+    p_min = float(f.p_fixed_mw + w @ lo - f.battery_discharge_mw.sum() - f.flex_cap_mw.sum())
+    battery = 0.0  # fleet total [MW, storage sign]
+    excess = f.p_fixed_mw + w @ ev - reduce.sum() - limit_mw
+    if excess > 0:  # the priority order
+        cut = _take(excess, w * (ev - lo))
+        ev = ev - np.divide(cut, w, out=np.zeros_like(cut), where=seen)
+        excess -= cut.sum()
+        battery = -min(max(excess, 0.0), f.battery_discharge_mw.sum())
+        excess += battery
+        for units in (f.flex_shift, ~f.flex_shift):
+            more = _take(excess, np.where(units, f.flex_cap_mw - reduce, 0.0))
+            reduce = reduce + more
+            excess -= more.sum()
+    net = float(f.p_fixed_mw + w @ ev - reduce.sum() + battery)
+    recover = np.zeros(f.flex_recover_mw.shape, dtype=bool)
+    if not expensive:  # headroom 1: backlog, each unit all or nothing
+        room = limit_mw - net
+        for i in np.flatnonzero((reduce <= 0) & (f.flex_recover_mw > 0)):
+            if f.flex_recover_mw[i] <= room:
+                recover[i] = True
+                room -= f.flex_recover_mw[i]
+        net += float(f.flex_recover_mw[recover].sum())
+    without = net - battery  # import without batteries
+    if battery == 0.0:  # headroom 2: batteries charge
+        want = max(-without, 0.0)
+        if level == CHEAP:
+            want = math.inf
+        elif math.isfinite(limit_mw) and not expensive:
+            want = max(want, recharge_frac * limit_mw - without)
+        battery = max(min(want, f.battery_charge_mw.sum(), limit_mw - without), 0.0)
+    if battery == 0.0 and math.isinf(limit_mw) and level in (None, EXPENSIVE):
+        battery = -min(f.battery_discharge_mw.sum(), max(without, 0.0))  # cover the import
+    net = without + battery
+    charge = _take(battery, f.battery_charge_mw)
+    discharge = _take(-battery, f.battery_discharge_mw)
+    unseen = ~seen
+    if math.isfinite(limit_mw):  # headroom 3: EVs that may arrive
+        share = max(limit_mw - net, 0.0) / max(int(unseen.sum()), 1)
+        ev = np.where(unseen, share, ev)
+    else:
+        ev = np.where(unseen, np.nan, ev)
+    return Plan(charge - discharge, ev, reduce, recover, net, p_min)
+
+
+def price_level(
+    window_eur_per_mwh: np.ndarray, cheap_quantile: float, expensive_quantile: float
+) -> int:
+    """``CHEAP``, ``NEUTRAL`` or ``EXPENSIVE``: the last price of the window among all of it.
+
+    Cheap: at or below the ``cheap_quantile`` of the window and below its ``expensive_quantile``;
+    expensive: at or above the ``expensive_quantile`` and above the ``cheap_quantile``
+    (quantiles with numpy's linear interpolation) [EUR/MWh, -].
+    """
+    price = float(window_eur_per_mwh[-1])
+    lo, hi = np.quantile(window_eur_per_mwh, [cheap_quantile, expensive_quantile])
+    if lo >= price < hi:
+        return CHEAP
+    if hi <= price > lo:
+        return EXPENSIVE
+    return NEUTRAL
+
+
+def shave_mw(
+    p_import_mw: float,
+    p_battery_mw: float,
+    p_charge_mw: float,
+    p_discharge_mw: float,
+    limit_mw: float,
+    holding: bool,
+) -> float | None:
+    """``PeakShaving``'s battery fleet power for the next step [MW, storage sign]; None: release.
+
+    The fleet takes the power that would have kept this step's import at the limit,
+    ``p_battery_mw - (p_import_mw - limit_mw)``, within ``-p_discharge_mw..p_charge_mw``: while
+    the import exceeds the limit, and while the batteries hold it down (``holding``, the last
+    decision was not None) and still have to discharge.
+    """
+    want = p_battery_mw - (p_import_mw - limit_mw)
+    if p_import_mw > limit_mw or (holding and want < 0):
+        return min(max(want, -p_discharge_mw), p_charge_mw)
+    return None
+
+
+# --- controllers ------------------------------------------------------------------------------
+
+
+def _columns(seen: Measurements, entities: list[str], *attrs: str) -> list[np.ndarray]:
+    """Each of ``attrs`` over ``entities`` as floats; a missing value (first step) is 0."""
+    rows = [seen[e] for e in entities]
+    return [np.array([r[a] or 0.0 for r in rows], dtype=np.float64) for a in attrs]
+
+
+def _check_ids(name: str, value: Any) -> None:
+    if not (isinstance(value, list) and all(isinstance(v, str) and v for v in value)):
+        raise ConfigError(f"{name}={value!r} must be a list of entity full ids")
+
+
+@dataclass
+class PeakShaving(Controller):
+    """Discharge batteries while the import at ``feeder`` exceeds ``import_limit_mw``.
+
+    Parameters
+    ----------
+    feeder : str
+        Entity whose ``p_mw`` is the import [MW] (ext_grid sign: > 0 imports).
+    batteries : list of str
+        Battery entities; released (own mode) while not needed.
+    import_limit_mw : float
+        Import limit [MW], > 0.
+    """
+
+    feeder: str = "Grid-0.ext_grid_0"
+    batteries: list[str] = field(default_factory=list)
+    import_limit_mw: float = 0.0
+    reports = ("import_limit_mw", "p_battery_set_mw")
+
+    def __post_init__(self) -> None:
+        _check_ids("batteries", self.batteries)
+        limit = self.import_limit_mw
+        if not (isinstance(limit, int | float) and 0 < limit < math.inf):
+            raise ConfigError(f"import_limit_mw={limit!r} must be > 0 [MW]")
+        self._set_mw: float | None = None
+
+    def observes(self) -> list[Point]:
+        attrs = ("p_mw", "p_available_charge_mw", "p_available_discharge_mw")
+        return [(self.feeder, "p_mw"), *((b, a) for b in self.batteries for a in attrs)]
+
+    def sets(self) -> dict[Point, Any]:
+        return {(b, "p_set_mw"): None for b in self.batteries}
+
+    def decide(self, t_s: int, seen: Measurements) -> SetPoints:
+        p_battery, charge, discharge = _columns(
+            seen, self.batteries, "p_mw", "p_available_charge_mw", "p_available_discharge_mw"
+        )
+        p_import = seen[self.feeder]["p_mw"] or 0.0
+        total = shave_mw(
+            p_import, p_battery.sum(), charge.sum(), discharge.sum(), self.import_limit_mw,
+            self._set_mw is not None,
+        )  # fmt: skip
+        self._set_mw = total
+        split = [None] * len(self.batteries)
+        if total is not None:  # in proportion to each battery's available power
+            split = (_take(total, charge) - _take(-total, discharge)).tolist()
+        return {b: {"p_set_mw": p} for b, p in zip(self.batteries, split, strict=True)}
+
+    def report(self) -> dict[str, Any]:
+        return {"import_limit_mw": self.import_limit_mw, "p_battery_set_mw": self._set_mw}
+
+
+@dataclass
+class DemandResponse(Controller):
+    """Peak limit and price signal over batteries, EVs and flexible loads (module docstring).
+
+    Runs ``same_step``. Every entity is named by its full id; ``p_mw`` signs are pandapower's.
+
+    Parameters
+    ----------
+    feeder : str
+        Entity whose ``p_mw`` is the import (ext_grid: > 0 imports) [MW]; seen one step late.
+    import_limit_mw : float or None
+        Import limit [MW], > 0; None: no limit (price mode only).
+    demand : list of str
+        Uncontrolled consumers: their ``p_mw`` at t, load sign [MW].
+    generation : list of str
+        Uncontrolled generators (PV, CHP, the grid's own sgens): ``p_mw`` at t, sgen sign [MW].
+    batteries, evs, flexloads : list of str
+        Battery, EV and FlexLoad entities the controller sets.
+    flex_demand : list of str
+        For each flexible load, the entity whose ``p_mw`` at t is its base demand [MW].
+    flex_mode : str or list of str
+        ``"shift"`` or ``"curtail"``: the mode of the flexible loads (all, or one per load).
+    flex_share_frac, flex_backlog_max_mwh, flex_recover_max_mw : float
+        The flexible loads' ``flex_share_frac`` [-], ``e_backlog_max_mwh`` [MWh] and
+        ``p_recover_max_mw`` [MW]; must equal the units' own parameters (defaults: theirs).
+    price : str
+        Entity with output ``eur_per_mwh`` at t [EUR/MWh]; "": no price mode.
+    price_window_h : float
+        Hours of past prices a price is compared with [h], > 0.
+    cheap_quantile, expensive_quantile : float
+        Quantiles of that window below and above which a price is cheap or expensive [-],
+        ``0 <= cheap <= expensive <= 1``.
+    battery_recharge_frac : float
+        Outside cheap hours, batteries recharge from the grid while the import stays under this
+        fraction of the limit [-], in [0, 1]; 0: only from the neighbourhood's surplus.
+    step_s : int
+        The scenario's step [s]; checked against the time between decisions.
+    """
+
+    feeder: str = "Grid-0.ext_grid_0"
+    import_limit_mw: float | None = None
+    demand: list[str] = field(default_factory=list)
+    generation: list[str] = field(default_factory=list)
+    batteries: list[str] = field(default_factory=list)
+    evs: list[str] = field(default_factory=list)
+    flexloads: list[str] = field(default_factory=list)
+    flex_demand: list[str] = field(default_factory=list)
+    flex_mode: str | list[str] = "shift"
+    flex_share_frac: float = 0.1
+    flex_backlog_max_mwh: float = 0.002
+    flex_recover_max_mw: float = 0.001
+    price: str = ""
+    price_window_h: float = 24.0
+    cheap_quantile: float = 0.25
+    expensive_quantile: float = 0.75
+    battery_recharge_frac: float = 0.8
+    step_s: int = 900
+    same_step = True
+    reports = (
+        "import_limit_mw",
+        "p_import_predicted_mw",
+        "p_import_min_mw",
+        "limit_unreachable_steps",
+        "e_ev_delayed_mwh",
+        "e_shifted_mwh",
+        "e_recovered_mwh",
+        "e_curtailed_mwh",
+        "price_level",
+    )
+
+    def __post_init__(self) -> None:
+        for name in ("demand", "generation", "batteries", "evs", "flexloads", "flex_demand"):
+            _check_ids(name, getattr(self, name))
+        if len(self.flex_demand) != len(self.flexloads):
+            raise ConfigError(
+                f"flex_demand has {len(self.flex_demand)} entities, flexloads "
+                f"{len(self.flexloads)}: give one base demand per flexible load"
+            )
+        given = self.flex_mode if isinstance(self.flex_mode, list) else [self.flex_mode]
+        modes = given if isinstance(self.flex_mode, list) else given * len(self.flexloads)
+        if len(modes) != len(self.flexloads) or any(m not in FLEX_MODES for m in given):
+            raise ConfigError(
+                f"flex_mode={self.flex_mode!r} must be one of {FLEX_MODES} or a list of them, "
+                "one per flexible load"
+            )
+        limit = self.import_limit_mw
+        if limit is not None and not (isinstance(limit, int | float) and 0 < limit < math.inf):
+            raise ConfigError(f"import_limit_mw={limit!r} must be > 0 [MW] or None (no limit)")
+        ranges = (
+            ("flex_share_frac", 0.0, 1.0),
+            ("flex_backlog_max_mwh", 0.0, math.inf),
+            ("flex_recover_max_mw", 0.0, math.inf),
+            ("cheap_quantile", 0.0, self.expensive_quantile),
+            ("expensive_quantile", self.cheap_quantile, 1.0),
+            ("battery_recharge_frac", 0.0, 1.0),
+        )
+        for name, lo, hi in ranges:
+            value = getattr(self, name)
+            if not (isinstance(value, int | float) and lo <= value <= hi):
+                raise ConfigError(f"{name}={value!r} must be in [{lo}, {hi}]")
+        if not (isinstance(self.price_window_h, int | float) and self.price_window_h > 0):
+            raise ConfigError(f"price_window_h={self.price_window_h!r} must be > 0 [h]")
+        if isinstance(self.step_s, bool) or not isinstance(self.step_s, int) or self.step_s <= 0:
+            raise ConfigError(f"step_s={self.step_s!r} must be a positive int [s]")
+        self._shift = np.array([m == "shift" for m in modes], dtype=bool)
+        self._limit_mw = math.inf if limit is None else float(limit)
+        n_prices = max(round(self.price_window_h * SECONDS_PER_HOUR / self.step_s), 1)
+        self._prices: deque[float] = deque(maxlen=n_prices)
+        self._t_s: int | None = None
+        self._last_exogenous_mw: float | None = None
+        self._report: dict[str, Any] = dict.fromkeys(self.reports, 0.0)
+        self._report["import_limit_mw"] = limit
+        self._report["price_level"] = None
+
+    def observes(self) -> list[Point]:
+        now = [(e, "p_mw") for e in (*self.demand, *self.generation, *self.flex_demand)]
+        return now + ([(self.price, "eur_per_mwh")] if self.price else [])
+
+    def observes_previous(self) -> list[Point]:
+        units = (
+            (self.batteries, ("p_mw", "p_available_charge_mw", "p_available_discharge_mw")),
+            (self.evs, ("p_mw", "p_min_mw", "p_max_mw", "connected", "t_departure_s")),
+            (self.flexloads, ("p_mw", "e_backlog_mwh")),
+        )
+        points = [(e, a) for ids, attrs in units for e in ids for a in attrs]
+        return [(self.feeder, "p_mw"), *points]
+
+    def sets(self) -> dict[Point, Any]:
+        points = [(e, "p_set_mw") for e in (*self.batteries, *self.evs)]
+        points += [(e, a) for e in self.flexloads for a in ("p_reduce_mw", "p_recover_allowed")]
+        return dict.fromkeys(points)
+
+    def decide(self, t_s: int, seen: Measurements) -> SetPoints:
+        if self._t_s is not None and t_s - self._t_s != self.step_s:
+            raise SimulationError(
+                f"DemandResponse: step_s={self.step_s} but decisions at t_s={self._t_s} and "
+                f"{t_s}; set step_s to the scenario's step"
+            )
+        self._t_s = t_s
+        dt_h = self.step_s / SECONDS_PER_HOUR
+        flex = self._flexibility(t_s, seen, dt_h)
+        level = None
+        if self.price:
+            self._prices.append(float(seen[self.price]["eur_per_mwh"]))
+            level = price_level(
+                np.array(self._prices), self.cheap_quantile, self.expensive_quantile
+            )
+        p = plan(flex, self._limit_mw, level, self.battery_recharge_frac)
+        self._account(flex, p, level, dt_h)
+        out: SetPoints = {}
+        for e, v in zip(self.batteries, p.battery_p_mw.tolist(), strict=True):
+            out[e] = {"p_set_mw": v}
+        for e, v in zip(self.evs, p.ev_p_mw.tolist(), strict=True):
+            out[e] = {"p_set_mw": None if math.isnan(v) else v}
+        for e, r, ok in zip(
+            self.flexloads, p.flex_reduce_mw.tolist(), p.flex_recover.tolist(), strict=True
+        ):
+            out[e] = {"p_reduce_mw": r, "p_recover_allowed": ok}
+        return out
+
+    def _flexibility(self, t_s: int, seen: Measurements, dt_h: float) -> Flexibility:
+        """This step's Flexibility from the measurements, with the loss estimate."""
+        (demand,) = _columns(seen, self.demand, "p_mw")
+        (generation,) = _columns(seen, self.generation, "p_mw")
+        (base,) = _columns(seen, self.flex_demand, "p_mw")
+        flex_p, backlog = _columns(seen, self.flexloads, "p_mw", "e_backlog_mwh")
+        ev_p, p_min, p_max, connected, departure = _columns(
+            seen, self.evs, "p_mw", "p_min_mw", "p_max_mw", "connected", "t_departure_s"
+        )
+        bat_p, charge, discharge = _columns(
+            seen, self.batteries, "p_mw", "p_available_charge_mw", "p_available_discharge_mw"
+        )
+        exogenous = float(demand.sum() - generation.sum())
+        last_import = seen[self.feeder]["p_mw"]
+        loss = 0.0
+        if last_import is not None and self._last_exogenous_mw is not None:
+            units = flex_p.sum() + ev_p.sum() + bat_p.sum()
+            loss = last_import - self._last_exogenous_mw - units
+        self._last_exogenous_mw = exogenous
+        cap = self.flex_share_frac * np.maximum(base, 0.0)
+        room = np.maximum(self.flex_backlog_max_mwh - backlog, 0.0) / dt_h
+        plugged = (connected > 0) & (departure > t_s)
+        return Flexibility(
+            p_fixed_mw=float(exogenous + base.sum() + loss),
+            battery_charge_mw=charge,
+            battery_discharge_mw=discharge,
+            ev_lo_mw=p_min,
+            ev_hi_mw=p_max,
+            ev_plugged_frac=np.where(
+                plugged, np.clip((departure - t_s) / self.step_s, 0.0, 1.0), 0.0
+            ),
+            flex_cap_mw=np.where(self._shift, np.minimum(cap, room), cap),
+            flex_recover_mw=np.where(
+                self._shift, np.minimum(self.flex_recover_max_mw, backlog / dt_h), 0.0
+            ),
+            flex_shift=self._shift,
+        )
+
+    def _account(self, f: Flexibility, p: Plan, level: int | None, dt_h: float) -> None:
+        """Add this step to the reports."""
+        r, w = self._report, f.ev_plugged_frac
+        hi = np.maximum(f.ev_hi_mw, np.maximum(f.ev_lo_mw, 0.0))
+        delayed = np.where(w > 0, w * (hi - np.nan_to_num(p.ev_p_mw)), 0.0).sum()
+        r["e_ev_delayed_mwh"] += float(delayed) * dt_h
+        r["e_shifted_mwh"] += float(p.flex_reduce_mw[f.flex_shift].sum()) * dt_h
+        r["e_curtailed_mwh"] += float(p.flex_reduce_mw[~f.flex_shift].sum()) * dt_h
+        r["e_recovered_mwh"] += float(f.flex_recover_mw[p.flex_recover].sum()) * dt_h
+        r["limit_unreachable_steps"] += int(p.p_import_min_mw > self._limit_mw)
+        r["p_import_predicted_mw"] = p.p_import_mw
+        r["p_import_min_mw"] = p.p_import_min_mw
+        r["price_level"] = level
+
+    def report(self) -> dict[str, Any]:
+        return dict(self._report)

@@ -1,0 +1,1 @@
+"""Scheduled events from scenario data (outages, switching), as a simulator."""

@@ -1,0 +1,8 @@
+"""Run the events simulator as its own process: ``python -m simulators.events HOST:PORT``."""
+
+import mosaik_api_v3
+
+from simulators.events.sim import EventsSim
+
+if __name__ == "__main__":
+    mosaik_api_v3.start_simulation(EventsSim(), "cosim events simulator")

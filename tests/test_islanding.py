@@ -1,0 +1,168 @@
+"""Islands in the grid model and the microgrid_outage scenario.
+
+Model tests: the SimBench LV feeder with a grid-forming storage at bus 13; opening the
+transformer's LV breaker (switch 8, the PCC) makes the feeder an island that the storage holds::
+
+    ext_grid (bus 42) -- trafo 0 --[switch 8 open]-- bus 3 -- feeder ... bus 13: storage (forming)
+
+It must equal pandapower run directly on the same net with an ext_grid standing in for the
+storage at bus 13 (vm 1.0 pu, at the angle bus 13 had before). Scenario tests run
+microgrid_outage (outage 16:00-20:00 of 2016-01-15) and check the balance of each island step
+and, without a grid-forming unit, that the energy not served is the island's whole demand.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import numpy as np
+import pandapower as pp
+import pandas as pd
+import pytest
+
+from controllers.base import Measurements
+from controllers.islanding import Islanding
+from cosim import kpis, results, runner
+from cosim.config import make_config
+from cosim.scenario import load_scenario
+from simulators.grid.model import GridModel
+from simulators.simbench_nets import simbench_net
+
+CODE = "1-LV-rural1--0-sw"
+PCC, FORMING_BUS = 8, 13
+
+
+@pytest.fixture(scope="module")
+def net() -> pp.pandapowerNet:
+    return simbench_net(CODE)
+
+
+def _island(net: pp.pandapowerNet) -> tuple[GridModel, int, float]:
+    model = GridModel(copy.deepcopy(net))
+    idx = model.add_element("storage", FORMING_BUS, grid_forming=True, p_mw=0.002)
+    model.solve()
+    va_before = float(model.result("bus", "va_degree")[list(net.bus.index).index(FORMING_BUS)])
+    model.set_values("switch", "closed", np.array([PCC]), np.array([False]))
+    assert model.solve() and model.islanded
+    return model, idx, va_before
+
+
+def test_island_equals_pandapower_with_the_same_slack(net: pp.pandapowerNet) -> None:
+    model, _, va_before = _island(net)
+    ref = copy.deepcopy(net)
+    pp.create_storage(ref, FORMING_BUS, p_mw=0.002, max_e_mwh=np.nan)
+    ref.switch.loc[PCC, "closed"] = False
+    pp.create_ext_grid(ref, FORMING_BUS, vm_pu=1.0, va_degree=va_before)
+    pp.runpp(ref, tolerance_mva=1e-10)
+    assert np.allclose(model.result("bus", "vm_pu"), ref.res_bus.vm_pu, atol=1e-9, rtol=0)
+    assert np.allclose(model.result("bus", "va_degree"), ref.res_bus.va_degree, atol=1e-7)
+    assert np.allclose(model.result("line", "pl_mw"), ref.res_line.pl_mw, atol=1e-9, rtol=0)
+    # the storage's power = its own 2 kW + what the island's source gives (storage sign)
+    slack_mw = -ref.res_ext_grid.p_mw.iloc[1]
+    assert model.result("storage", "p_slack_mw")[0] == pytest.approx(slack_mw, abs=1e-9)
+    assert model.result("storage", "p_mw")[0] == pytest.approx(0.002 + slack_mw, abs=1e-9)
+    # the island keeps its angle: bus 13 as before, the upstream side only its trafo
+    assert model.result("bus", "va_degree")[list(net.bus.index).index(FORMING_BUS)] == (
+        pytest.approx(va_before, abs=1e-9)
+    )
+
+
+def test_island_balance_and_late_booking(net: pp.pandapowerNet) -> None:
+    model, idx, _ = _island(net)
+    feeder = [b for b in net.bus.index if b != 42]  # bus 42: the MV side, outside the island
+    on_feeder = net.line.from_bus.isin(feeder).to_numpy()
+    for step in range(3):
+        slack = float(model.result("storage", "p_slack_mw")[0])
+        loads = model.result("load", "p_mw").sum() - model.result("sgen", "p_mw").sum()
+        losses = model.result("line", "pl_mw")[on_feeder].sum()
+        assert -model.result("storage", "p_mw")[0] == pytest.approx(loads + losses, abs=1e-9)
+        # next step the unit reports the booked slack power: it must not flow a second time
+        model.set_values("storage", "p_mw", np.array([idx]), np.array([slack]))
+        model.set_values("load", "p_mw", np.array([0]), np.array([0.001 * (step + 2)]))
+        assert model.solve()
+    model.set_values("switch", "closed", np.array([PCC]), np.array([True]))
+    model.set_values("storage", "p_mw", np.array([idx]), np.array([0.003]))  # last booking
+    assert model.solve() and not model.islanded
+    assert model.result("storage", "p_mw")[0] == 0.0  # a booking, not an injection
+    assert np.isnan(model.result("storage", "p_slack_mw")[0])
+
+
+def _microgrid(tmp_path: Path, name: str, **values: object) -> pd.DataFrame:
+    scenario = load_scenario("microgrid_outage")
+    cfg = make_config(scenario.config_class, steps=88, **values)
+    out = runner.run(scenario, cfg, tmp_path / name, progress=False)
+    assert out.status == "completed", out.error
+    return out.out_dir
+
+
+def test_microgrid_rides_through_and_balances(tmp_path: Path) -> None:
+    folder = _microgrid(tmp_path, "mg")
+    data = results.load(folder)
+    islanded = data[("Grid-0.grid", "islanded")].astype(bool)
+    assert islanded.sum() >= 15  # 16:00 until resynchronised after 20:00
+    for t_s in data.index[islanded]:
+        row = data.loc[t_s]
+        load = row.xs("p_mw", level="attr").filter(like="load_").sum()
+        sgen = row.xs("p_mw", level="attr").filter(like="sgen_").sum()
+        losses = row.xs("pl_mw", level="attr").filter(like="line_").sum()
+        if row[("Grid-0.switch_8", "closed")]:  # the PCC still closed: the trafo is in the island
+            losses += row[("Grid-0.trafo_0", "pl_mw")]
+        storage = row[("Grid-0.storage_0", "p_mw")]
+        assert -storage == pytest.approx(load + losses - sgen, abs=1e-6), t_s
+    # energy: the battery books exactly what the grid drew from it (one step late)
+    grid_side = data[("Grid-0.storage_0", "p_mw")].sum()
+    unit_side = data[("Battery-0.battery_0", "p_mw")].sum()
+    assert unit_side == pytest.approx(grid_side, abs=1e-9)
+    values = kpis.to_frame(kpis.compute(folder)).set_index("name")["value"]
+    assert values["switching_operations"] >= 2  # PCC opened and closed
+    assert data[("Grid-0.switch_8", "closed")].iloc[-1]  # resynchronised
+
+
+def test_without_grid_forming_unit_the_island_demand_is_not_served(tmp_path: Path) -> None:
+    folder = _microgrid(tmp_path, "dark", battery_grid_forming=False, controller="")
+    data = results.load(folder)
+    outage = (data.index >= 16 * 3600) & (data.index < 20 * 3600)
+    demand = data.xs("p_unserved_mw", level="attr", axis=1)
+    assert (
+        (data.xs("vm_pu", level="attr", axis=1)[outage].drop(columns="Grid-0.ext_grid_0") == 0)
+        .all()
+        .all()
+    )
+    expected_mwh = demand[outage].sum().sum() * 0.25
+    assert expected_mwh > 0.05
+    values = kpis.to_frame(kpis.compute(folder)).set_index("name")["value"]
+    assert values["energy_not_served_mwh"] == pytest.approx(expected_mwh, rel=1e-12)
+    assert demand[~outage].sum().sum() == 0.0
+
+
+def test_controller_sheds_lowest_priority_first_and_resynchronises() -> None:
+    ctrl = Islanding(
+        pcc_switch="s", upstream="u", island_bus="bi", upstream_bus="bu", battery="b",
+        battery_grid="bg", e_battery_mwh=0.1, loads=["high", "low"], p_battery_max_mw=0.05,
+        reserve_soc_frac=0.2, pcc_shift_degree=150.0,
+    )  # fmt: skip
+    observed = {e: {a for e2, a in ctrl.observes() if e2 == e} for e, _ in ctrl.observes()}
+
+    def seen(upstream: float, soc: float, draw: float, va_island: float = -150.0) -> Measurements:
+        values = {
+            "u": {"vm_pu": upstream},
+            "bi": {"vm_pu": 1.0, "va_degree": va_island},
+            "bu": {"vm_pu": upstream, "va_degree": 0.0},
+            "b": {"soc_frac": soc},
+            "bg": {"p_mw": -draw},
+            "high": {"p_mw": 0.03, "p_unserved_mw": 0.0},
+            "low": {"p_mw": 0.02, "p_unserved_mw": 0.0},
+        }
+        return Measurements(values, observed)
+
+    assert ctrl.decide(0, seen(0.0, 0.9, 0.0)) == {"s": {"closed": False}}
+    # 0.06 MW drawn > 0.05 MW limit: shed "low" (0.02 MW), which suffices
+    assert ctrl.decide(900, seen(0.0, 0.9, 0.06)) == {"low": {"in_service": False}}
+    # upstream back but 20 degrees apart: wait; in step: close and restore
+    assert ctrl.decide(1800, seen(1.0, 0.8, 0.04, va_island=-130.0)) == {}
+    assert ctrl.decide(2700, seen(1.0, 0.8, 0.04)) == {
+        "s": {"closed": True},
+        "low": {"in_service": True},
+    }
+    assert ctrl.report()["switching_operations"] == 4
