@@ -3,10 +3,16 @@
 The manifest is written before the first step (status ``running``) and rewritten at the end
 (``completed`` or ``failed`` with the error), after the recorder has flushed: a run that fails
 at step N leaves steps 0..N-1 readable.
+
+Every simulator is guarded (:mod:`cosim.coupling.guard`): a failure while running names the
+simulator, the call and the step, also in the manifest (``failure``), and a simulator in its
+own process or on another host that does not answer a step within ``step_timeout_s`` fails
+the run instead of hanging it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import time
 from collections.abc import Iterator
@@ -24,6 +30,7 @@ from mosaik_api_v3.connection import RemoteException
 
 from cosim import manifest
 from cosim.config import RunConfig, as_dict
+from cosim.coupling import DEFAULT_STEP_TIMEOUT_S, SimulatorFailure, Timeouts, guard
 from cosim.errors import ConfigError, CosimError, SimulationError
 from cosim.results import SCHEMA, parts
 from cosim.scenario import Builder, Scenario, sim_config
@@ -66,6 +73,23 @@ def _mosaik_errors() -> Iterator[list[str]]:
         logger.remove(sink)
 
 
+def _cancel_waiting(world: mosaik.World) -> None:
+    """Cancel mosaik's per-simulator tasks still waiting after a failure.
+
+    mosaik stops at the first failing simulator and leaves the others waiting; asyncio would
+    report each as destroyed while pending when the loop closes.
+    """
+    waiting = [
+        task
+        for task in asyncio.all_tasks(world.loop)
+        if not task.done() and task.get_name().startswith("Runner for ")
+    ]
+    for task in waiting:
+        task.cancel()
+    if waiting:
+        world.loop.run_until_complete(asyncio.gather(*waiting, return_exceptions=True))
+
+
 def _remote_error(err: RemoteException) -> CosimError:
     text = f"{err.source or 'a simulator'}: {err.remote_msg}"
     return ConfigError(text) if err.remote_type == "ConfigError" else SimulationError(text)
@@ -88,12 +112,16 @@ def run(
     out_dir: Path | None = None,
     processes: bool = False,
     progress: bool = True,
+    step_timeout_s: float = DEFAULT_STEP_TIMEOUT_S,
 ) -> RunOutcome:
     """Build and run ``scenario`` with ``cfg``; results go to ``out_dir``.
 
     Raises ConfigError when the scenario cannot be built (nothing ran). A failure while running
     is returned as ``status="failed"`` with the error; the folder keeps every finished step.
+    ``step_timeout_s`` bounds each step and get_data answer of a simulator in its own process
+    or on another host [s].
     """
+    timeouts = Timeouts(step_s=step_timeout_s)
     out_dir = Path(out_dir) if out_dir is not None else default_out_dir(scenario.name)
     out_dir.mkdir(parents=True, exist_ok=True)
     if parts(out_dir):
@@ -106,6 +134,7 @@ def run(
         "step_s": cfg.step_s,
         "steps": cfg.steps,
         "processes": processes,
+        "step_timeout_s": step_timeout_s,
         "versions": manifest.versions(),
         "started_at": manifest.now(),
         "status": "running",
@@ -116,8 +145,10 @@ def run(
         skip_greetings=True,
         configure_logging=False,
     )
+    guard(world, timeouts)
     t0 = time.perf_counter()
     error: str | None = None
+    failure: dict[str, Any] | None = None
     try:
         _build(world, scenario, cfg, out_dir, progress)
     except Exception as err:
@@ -132,9 +163,13 @@ def run(
             error = str(_remote_error(err))
         except CosimError as err:
             error = str(err)
+            if isinstance(err, SimulatorFailure):
+                failure = err.as_dict()
         except Exception as err:  # a simulator's own failure: keep it, say what it was
             error = f"{type(err).__name__}: {err}"
         finally:
+            if error is not None:
+                _cancel_waiting(world)
             world.shutdown()  # runs every finalize: the recorder writes its last chunk
     if error is None and logged:
         error = "; ".join(logged)
@@ -146,6 +181,7 @@ def run(
     record.update(
         status=status,
         error=error,
+        failure=failure,
         steps_done=steps_done,
         ended_at=manifest.now(),
         build_s=round(build_s, 3),
@@ -176,4 +212,6 @@ def _build(
             raise _remote_error(err) from None
         if isinstance(err, ScenarioError):
             raise ConfigError(f"scenario {scenario.name!r}: {err}") from None
+        if isinstance(err, SystemExit) and isinstance(err.code, str):  # mosaik: init failed
+            raise ConfigError(f"scenario {scenario.name!r}: {err.code}") from None
         raise
