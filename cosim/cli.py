@@ -1,6 +1,7 @@
-"""The ``cosim`` command line: list, config, run, validate.
+"""The ``cosim`` command line: list, config, run, sweep, validate.
 
-Exit codes: 0 done, 1 the simulation failed, 2 bad input (one message, no traceback).
+Exit codes: 0 done, 1 the simulation failed (for ``sweep``: at least one run failed), 2 bad
+input (one message, no traceback).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ def _parser() -> argparse.ArgumentParser:
         help="built-in scenario name or path to a .py file (default: neighbourhood)",
     )
     _add_run_options(run)
+    _add_sweep_parser(sub)
     rep = sub.add_parser("report", help="KPIs (kpis.json, kpis.csv) and report.html of a run")
     rep.add_argument("folder", type=Path, help="a run's results folder")
     _add_kpi_options(rep)
@@ -133,6 +135,53 @@ def _run(scenario_ref: str, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _add_sweep_parser(sub: Any) -> None:
+    sweep = sub.add_parser(
+        "sweep", help="run every combination of Config values on Dask, one folder per run"
+    )
+    sweep.add_argument("scenario", help="built-in scenario name or path to a .py file")
+    sweep.add_argument(
+        "--vary",
+        action="append",
+        default=[],
+        metavar="KEY=V1,V2,...",
+        help="values of a Config field to combine with the others (repeatable)",
+    )
+    sweep.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a Config field in every run (repeatable)",
+    )
+    sweep.add_argument("--seeds", type=int, help="N seeds per combination: seed, seed+1, ...")
+    sweep.add_argument("--workers", type=int, help="local worker processes (default: cores)")
+    sweep.add_argument("--scheduler", help="a running Dask scheduler, e.g. tcp://host:8786")
+    sweep.add_argument(
+        "--out", type=Path, help="sweep folder (default: results/<name>-sweep-<time>)"
+    )
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from cosim import sweep
+    from cosim.config import parse_overrides
+    from cosim.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    cls = scenario.config_class
+    vary, fixed = sweep.parse_vary(cls, args.vary), parse_overrides(cls, args.overrides)
+    runs = sweep.plan(cls, vary, fixed, args.seeds)
+    out = args.out or sweep.default_out(scenario.name)
+    table = sweep.execute(sweep.worker_ref(args.scenario), runs, out, args.workers, args.scheduler)
+    print(table[["run", "status", "steps_done", "wall_s", "skipped"]].to_string(index=False))
+    print(f"summary: {out / sweep.SUMMARY_CSV}")
+    failed = table[table["status"] != "completed"]
+    for name, error in zip(failed["run"], failed["error"], strict=True):
+        print(f"cosim: run {name} failed: {error}", file=sys.stderr)
+    return EXIT_FAILED if len(failed) else EXIT_OK
+
+
 def _list() -> int:
     from cosim.scenario import builtin_names, load_scenario
 
@@ -186,6 +235,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "list": _list,
         "config": lambda: _config(args.scenario),
         "run": lambda: _run(args.scenario, args),
+        "sweep": lambda: _sweep(args),
         "validate": lambda: _validate(args),
         "report": lambda: _report(args),
         "compare": lambda: _compare(args),
