@@ -29,41 +29,21 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cosim import runner
-from cosim.config import make_config
-from cosim.reference import run_pandapower_timeseries
-from cosim.scenario import load_scenario
-from simulators.profiles.model import simbench_profiles
-from simulators.simbench_nets import simbench_net
-
-STEP_S = 900
-LOGGED = (
-    ("res_bus", "vm_pu", "bus"),
-    ("res_line", "loading_percent", "line"),
-    ("res_trafo", "loading_percent", "trafo"),
-    ("res_ext_grid", "p_mw", "ext_grid"),
-    ("res_ext_grid", "q_mvar", "ext_grid"),
-)
+from _common import LOGGED, anchor_run, cosim_run
 
 
 def time_cosim(grid: str, steps: int, processes: bool) -> float:
-    scenario = load_scenario("grid_profiles")
-    cfg = make_config(scenario.config_class, grid=grid, steps=steps, step_s=STEP_S)
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        outcome = runner.run(scenario, cfg, Path(tmp) / "run", processes=processes, progress=False)
-        wall_s = time.perf_counter() - t0
-    if outcome.status != "completed":
-        raise SystemExit(f"cosim run failed: {outcome.error}")
-    return wall_s
+        cosim_run("grid_profiles", steps, Path(tmp) / "run", processes=processes, grid=grid)
+        return time.perf_counter() - t0
 
 
 def time_pandapower(
     grid: str, steps: int, logged: tuple[tuple[str, str, str], ...] = LOGGED
 ) -> float:
     t0 = time.perf_counter()
-    net = simbench_net(grid)
-    run_pandapower_timeseries(net, simbench_profiles(net), steps, STEP_S, logged=logged)
+    anchor_run(grid, steps, logged)
     return time.perf_counter() - t0
 
 
