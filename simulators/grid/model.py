@@ -25,6 +25,7 @@ de-energised: their loads report ``p_unserved_mw``.
 from __future__ import annotations
 
 import contextlib
+import copy
 import inspect
 import warnings
 from collections.abc import Iterator
@@ -149,6 +150,7 @@ class GridModel:
         self._as_float(element)
         self._positions.pop(element, None)
         if grid_forming:
+            _compile_newton(self._net)
             name = f"slack of grid-forming {element} {idx}"
             source = pp.create_ext_grid(self._net, int(bus), in_service=False, name=name)
             self._forming.append((element, idx, int(source)))
@@ -453,6 +455,22 @@ class GridModel:
             if e == element:
                 out[self._position(e, np.array([idx]))] = sign * source_power[source_pos[k]]
         return out
+
+
+_NEWTON_COMPILED = False
+
+
+def _compile_newton(net: pandapowerNet) -> None:
+    """Compile pandapower's own Newton-Raphson (numba, about 1.7 s) once per process, at build.
+
+    lightsim2grid solves while the grid has one slack; an island held by a grid-forming unit
+    next to a live upstream grid has two, and pandapower then falls back to its own solver,
+    whose first call would otherwise compile in the middle of the run."""
+    global _NEWTON_COMPILED
+    if not _NEWTON_COMPILED:
+        with _quiet_divergence():
+            pp.runpp(copy.deepcopy(net), lightsim2grid=False)
+        _NEWTON_COMPILED = True
 
 
 @contextlib.contextmanager
