@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import mosaik
+import pyarrow.compute as pc
 import pyarrow.dataset as ds
 from loguru import logger
 from mosaik.exceptions import ScenarioError
@@ -103,7 +104,7 @@ def steps_on_disk(out_dir: Path) -> int:
     table = ds.dataset([str(f) for f in files], format="parquet", schema=SCHEMA).to_table(
         columns=["t_s"]
     )
-    return len(set(table.column("t_s").to_numpy().tolist()))
+    return int(pc.count_distinct(table.column("t_s")).as_py())  # no Python set of 7M values
 
 
 def run(
