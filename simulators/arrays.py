@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import fields
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -15,3 +16,8 @@ def appended(state: S, more: S) -> S:
     return type(state)(  # type: ignore[call-arg]
         *(np.concatenate((getattr(state, f.name), getattr(more, f.name))) for f in fields(state))  # type: ignore[arg-type]
     )
+
+
+def column(units: Sequence[Any], name: str, dtype: type = np.float64) -> np.ndarray:
+    """The parameter ``name`` of every unit, as one array in unit order."""
+    return np.array([getattr(u, name) for u in units], dtype=dtype)

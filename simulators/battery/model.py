@@ -44,6 +44,7 @@ import numpy as np
 
 from cosim.errors import ConfigError
 from cosim.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
+from simulators.arrays import column
 from simulators.checks import boolean, number
 
 MODES = ("set_point", "self_consumption")
@@ -173,20 +174,17 @@ class Fleet:
     def of(cls, units: Sequence[BatteryParams]) -> Fleet:
         """Stack the parameters of ``units`` (one per battery, in entity order)."""
 
-        def column(name: str) -> np.ndarray:
-            return np.array([getattr(u, name) for u in units], dtype=np.float64)
-
-        e_max = column("e_max_mwh")
+        e_max = column(units, "e_max_mwh")
         return cls(
             e_max_mwh=e_max,
-            p_charge_max_mw=column("p_charge_max_mw"),
-            p_discharge_max_mw=column("p_discharge_max_mw"),
-            eta_charge=column("eta_charge"),
-            eta_discharge=column("eta_discharge"),
-            e_lo_mwh=column("soc_min_frac") * e_max,
-            e_hi_mwh=column("soc_max_frac") * e_max,
-            self_discharge_per_day_frac=column("self_discharge_per_day_frac"),
-            grid_forming=np.array([u.grid_forming for u in units], dtype=bool),
+            p_charge_max_mw=column(units, "p_charge_max_mw"),
+            p_discharge_max_mw=column(units, "p_discharge_max_mw"),
+            eta_charge=column(units, "eta_charge"),
+            eta_discharge=column(units, "eta_discharge"),
+            e_lo_mwh=column(units, "soc_min_frac") * e_max,
+            e_hi_mwh=column(units, "soc_max_frac") * e_max,
+            self_discharge_per_day_frac=column(units, "self_discharge_per_day_frac"),
+            grid_forming=column(units, "grid_forming", bool),
             self_consumption=np.array([u.mode == "self_consumption" for u in units], dtype=bool),
         )
 

@@ -41,6 +41,7 @@ from typing import NamedTuple
 import numpy as np
 
 from cosim.units import SECONDS_PER_HOUR
+from simulators.arrays import column
 from simulators.ev.params import EVParams
 from simulators.ev.sessions import SessionTable
 
@@ -65,19 +66,16 @@ class Fleet:
     def of(cls, units: Sequence[EVParams]) -> Fleet:
         """Stack the parameters of ``units`` (one per EV)."""
 
-        def column(name: str) -> np.ndarray:
-            return np.array([getattr(u, name) for u in units], dtype=np.float64)
-
-        e_max = column("e_max_mwh")
-        v2g = np.array([u.v2g for u in units], dtype=bool)
+        e_max = column(units, "e_max_mwh")
+        v2g = column(units, "v2g", bool)
         return cls(
             e_max_mwh=e_max,
-            p_charge_max_mw=column("p_charger_max_mw"),
-            p_discharge_max_mw=np.where(v2g, column("p_discharge_max_mw"), 0.0),
-            eta_charge=column("eta_charge"),
-            eta_discharge=column("eta_discharge"),
-            e_target_mwh=column("soc_target_frac") * e_max,
-            e_min_mwh=column("soc_min_frac") * e_max,
+            p_charge_max_mw=column(units, "p_charger_max_mw"),
+            p_discharge_max_mw=np.where(v2g, column(units, "p_discharge_max_mw"), 0.0),
+            eta_charge=column(units, "eta_charge"),
+            eta_discharge=column(units, "eta_discharge"),
+            e_target_mwh=column(units, "soc_target_frac") * e_max,
+            e_min_mwh=column(units, "soc_min_frac") * e_max,
         )
 
     @property

@@ -56,6 +56,7 @@ import pandas as pd
 import pvlib
 
 from cosim.errors import ConfigError, SimulationError, unknown
+from simulators.arrays import column
 
 DC_AC_RATIO = 1.1
 """Default ``p_dc_peak_mw / p_ac_max_mw``: an inverter sized 10 % below the modules' peak."""
@@ -213,19 +214,18 @@ class Fleet:
     def __init__(self, units: Sequence[Params]) -> None:
         self.units = tuple(units)
 
-        def column(name: str) -> np.ndarray:
-            return np.array([getattr(u, name) for u in self.units], dtype=np.float64)
-
         self.n = len(self.units)
         for name in _RANGES:
-            setattr(self, name, column(name))
+            setattr(self, name, column(self.units, name))
         sign = [1.0 if u.excitation == "over" else -1.0 for u in self.units]
         self.q_per_p = np.array(sign) * [_tan_phi(u.cos_phi) for u in self.units]
         """Q / P in cos_phi mode, signed: < 0 underexcited [-]."""
         self.by_voltage = np.array([u.q_mode == "q_u" for u in self.units], dtype=bool)
         self.any_by_voltage = bool(self.by_voltage.any())
-        self.qu_curve = tuple(column(f"qu_{x}") for x in ("v1_pu", "v2_pu", "v3_pu", "v4_pu"))
-        self.qu_curve += (column("qu_q_max_frac"),)
+        self.qu_curve = tuple(
+            column(self.units, f"qu_{x}") for x in ("v1_pu", "v2_pu", "v3_pu", "v4_pu")
+        )
+        self.qu_curve += (column(self.units, "qu_q_max_frac"),)
         self.sites: dict[tuple[float, float, float], np.ndarray] = {}
         """(latitude_deg, longitude_deg, altitude_m) -> positions of the units there."""
         for k, u in enumerate(self.units):
