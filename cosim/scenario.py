@@ -213,35 +213,28 @@ class Builder:
         sim = self.start("Controller", controller=spec, options=options or {})
         declared = sim.meta["cosim"]
         ctrl = sim.Controller()
-        for shifted in (False, True):
+        for shifted in (False, True):  # wire checks every name before connecting
             key = "observes_previous" if shifted else "observes"
             for entity_id, attrs in _by_entity(declared[key]).items():
-                src = self.entity(entity_id)
-                self.check_attrs(src, attrs, "output")
-                self.world.connect(
-                    src,
+                initial = dict.fromkeys(attrs) if shifted else None
+                coupling.wire(
+                    self.world,
+                    entity_id,
                     ctrl,
-                    *attrs,
+                    {a: a for a in attrs},
                     time_shifted=shifted,
-                    initial_data=dict.fromkeys(attrs, _NONE) if shifted else {},
-                    transform=_none,
+                    initial=initial,
                 )
-        same_step = declared["same_step"]
-        initial = {key: value for _, _, key, value in declared["sets"]}
-        for entity_id, points in _by_entity(
-            [(e, (k, a)) for e, a, k, _ in declared["sets"]]
-        ).items():
-            dest = self.entity(entity_id)
-            self.check_attrs(dest, [attr for _, attr in points], "input")
-            self.world.connect(
+        shift = not declared["same_step"]
+        sets = _by_entity([(e, (k, a, v)) for e, a, k, v in declared["sets"]])
+        for entity_id, points in sets.items():
+            coupling.wire(
+                self.world,
                 ctrl,
-                dest,
-                *points,
-                time_shifted=not same_step,
-                initial_data={}
-                if same_step
-                else {k: _NONE if initial[k] is None else initial[k] for k, _ in points},
-                transform=_none,
+                entity_id,
+                {k: a for k, a, _ in points},
+                time_shifted=shift,
+                initial={k: v for k, _, v in points} if shift else None,
             )
         return ctrl
 
@@ -275,15 +268,6 @@ class Builder:
         return coupling.wire(
             self.world, src, dest, attrs, time_shifted=time_shifted, initial=initial
         )
-
-
-_NONE = "cosim:none"
-"""Stands for None in mosaik's initial data, which drops None (and warns at the first step)."""
-
-
-def _none(value: Any) -> Any:
-    """The value a time-shifted connection delivers: None for ``_NONE``."""
-    return None if isinstance(value, str) and value == _NONE else value
 
 
 def _by_entity(points: Iterable[Sequence[Any]]) -> dict[str, list[Any]]:

@@ -124,6 +124,22 @@ class _Labelled:
             raise SimulationError(f"transform of {self.label}: {err}") from None
 
 
+_NONE = "cosim:none"
+"""Stands for None in mosaik's initial data: mosaik drops a None there (and warns)."""
+
+
+class _NoneFirst:
+    """``_NONE`` back to None, then the connection's own transform (if any)."""
+
+    def __init__(self, transform: Callable[[Any], Any] | None) -> None:
+        self.transform = transform
+
+    def __call__(self, value: Any) -> Any:
+        if isinstance(value, str) and value == _NONE:
+            value = None
+        return value if self.transform is None else self.transform(value)
+
+
 # --- names ---------------------------------------------------------------------------------
 
 
@@ -235,7 +251,7 @@ def wire(
         bus voltage going back to a unit).
     initial
         With ``time_shifted``: each src attr's value for the first step, as the source would
-        send it (the transform applies to it).
+        send it (the transform applies to it); None is delivered as None.
     """
     srcs, dests = _entities(world, src), _entities(world, dest)
     if len(srcs) != len(dests):
@@ -260,14 +276,17 @@ def wire(
     for s, d in zip(srcs, dests, strict=True):
         for src_attr, dest_attr, fn in pairs:
             options: dict[str, Any] = {}
+            if time_shifted:
+                value = initial[src_attr]
+                pulled = _pulled(world, s, src_attr)
+                if value is None and pulled:
+                    value, fn = _NONE, _NoneFirst(fn)
+                elif fn is not None and not pulled:
+                    value = fn(value)  # mosaik transforms initial data of pulled connections only
+                options.update(time_shifted=True, initial_data={src_attr: value})
             if fn is not None:
                 label = f"{s.full_id}.{src_attr} -> {d.full_id}.{dest_attr}"
                 options["transform"] = _Labelled(fn, label)
-            if time_shifted:
-                value = initial[src_attr]
-                if fn is not None and not _pulled(world, s, src_attr):
-                    value = fn(value)  # mosaik transforms initial data of pulled connections only
-                options.update(time_shifted=True, initial_data={src_attr: value})
             try:
                 world.connect(s, d, (src_attr, dest_attr), **options)
             except ScenarioError as err:
