@@ -154,6 +154,7 @@ def test_bad_config(pair, match):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)
 def test_a_year_closes_its_energy_balance(tmp_path):
     """A whole year at 15 min (35,040 steps): ``pytest -m slow``."""
     scenario = load_scenario("neighbourhood")

@@ -13,18 +13,22 @@ import hashlib
 import shutil
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import dask
+import distributed
 import pandas as pd
 import psutil
 import pytest
 
 import cosim
 from cosim import results, runner
+from cosim import sweep as sweep_module
 from cosim.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, main
 from cosim.config import RunConfig, make_config
-from cosim.errors import ConfigError
+from cosim.errors import ConfigError, CosimError
 from cosim.scenario import load_scenario
 from cosim.sweep import dask_client, parse_vary, plan, run_name
 
@@ -261,3 +265,53 @@ def test_cli_exit_0_when_all_done_and_2_for_a_different_config(first_sweep, tmp_
     assert main([*done, "--set", "steps=4"]) == EXIT_BAD_INPUT
     err = capsys.readouterr().err
     assert "holds a completed run with steps=3, this sweep has steps=4" in err
+
+
+def _preload(tmp_path: Path, hang_first_only: bool) -> str:
+    """A worker preload that never returns: in the first worker that runs it, or in every one."""
+    marker = tmp_path / "hung"
+    hang = f"not os.path.exists({str(marker)!r})" if hang_first_only else "True"
+    script = tmp_path / "hang.py"
+    script.write_text(
+        f"import os, time\nif {hang}:\n    open({str(marker)!r}, 'w').close()\n"
+        "    time.sleep(600)\n"
+    )
+    return str(script)
+
+
+def test_a_local_cluster_whose_worker_never_joins_is_started_again(tmp_path, monkeypatch, caplog):
+    monkeypatch.setattr(sweep_module, "START_TIMEOUT_S", 10)
+    with (
+        dask.config.set({"distributed.worker.preload": [_preload(tmp_path, True)]}),
+        dask_client(2, None) as client,
+    ):
+        assert len(client.scheduler_info()["workers"]) == 2
+    assert "did not start (a worker did not join within 10 s); starting it again" in caplog.text
+
+
+def test_a_local_cluster_that_never_starts_is_a_clear_error_in_bounded_time(tmp_path, monkeypatch):
+    monkeypatch.setattr(sweep_module, "START_TIMEOUT_S", 10)
+    started = time.monotonic()
+    with (
+        dask.config.set({"distributed.worker.preload": [_preload(tmp_path, False)]}),
+        pytest.raises(
+            CosimError, match=r"2 tries of 10 s each \(a worker did not join within 10 s"
+        ),
+        dask_client(2, None),
+    ):
+        pass
+    assert time.monotonic() - started < 2 * 10 + 30  # two bounded tries and their closing
+
+
+def test_a_failed_connection_leaves_no_client_for_the_garbage_collector():
+    """A Client whose connection failed sits in a reference cycle; collected later, its
+    ``__del__`` takes dask's class-wide LoopRunner lock, and if that happens while a LocalCluster
+    starts its loop (which holds the lock), the process hangs for good."""
+
+    def clients() -> set[int]:
+        return {id(o) for o in gc.get_objects() if isinstance(o, distributed.Client)}
+
+    before = clients()
+    with pytest.raises(ConfigError, match="cannot connect"), dask_client(1, "nonsense"):
+        pass
+    assert clients() <= before
