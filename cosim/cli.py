@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import math
 import sys
 import warnings
 from collections.abc import Callable, Sequence
@@ -59,6 +60,9 @@ def _parser() -> argparse.ArgumentParser:
     val.add_argument("--grid", default="1-LV-rural1--0-sw", help="SimBench code")
     val.add_argument("--steps", type=int, default=96, help="number of 15-min steps")
     val.add_argument("--processes", action="store_true", help="simulators as OS processes")
+    val.add_argument(
+        "--start", default="2016-01-01 00:00:00", help="date and time of the first step (CET)"
+    )
     return parser
 
 
@@ -112,6 +116,23 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
         "--processes", action="store_true", help="run every simulator as its own OS process"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
+    parser.add_argument(
+        "--step-timeout-s",
+        metavar="SECONDS",
+        help="longest wait for a simulator in its own process or on another host to answer a"
+        " step (default: cosim.runner.run's step_timeout_s, 60)",
+    )
+
+
+def _seconds(option: str, text: str) -> float:
+    """``text`` as a positive, finite number of seconds, else a ConfigError naming ``option``."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise ConfigError(f"{option}={text!r} must be a positive number of seconds")
+    return value
 
 
 def _run(scenario_ref: str, args: argparse.Namespace) -> int:
@@ -121,7 +142,11 @@ def _run(scenario_ref: str, args: argparse.Namespace) -> int:
 
     scenario = load_scenario(scenario_ref)
     cfg = make_config(scenario.config_class, args.overrides)
-    outcome = runner.run(scenario, cfg, args.out, processes=args.processes, progress=not args.quiet)
+    given = args.step_timeout_s
+    timeout = {} if given is None else {"step_timeout_s": _seconds("--step-timeout-s", given)}
+    outcome = runner.run(
+        scenario, cfg, args.out, processes=args.processes, progress=not args.quiet, **timeout
+    )
     if not args.quiet:
         print(summary.render(outcome))
         print(f"full KPIs and plots: cosim report {outcome.out_dir}")
@@ -206,7 +231,7 @@ def _config(scenario_ref: str) -> int:
 def _validate(args: argparse.Namespace) -> int:
     from cosim import validate
 
-    report = validate.compare(args.grid, args.steps, processes=args.processes)
+    report = validate.compare(args.grid, args.steps, args.processes, args.start)
     print(validate.render(report))
     return EXIT_OK if report.ok else EXIT_FAILED
 

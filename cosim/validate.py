@@ -18,6 +18,7 @@ from cosim.config import make_config
 from cosim.errors import ConfigError, SimulationError
 from cosim.results import load
 from cosim.scenario import load_scenario
+from cosim.simapi import DEFAULT_START, iso_datetime
 
 STEP_S = 900  # SimBench profiles are quarter-hourly
 # largest allowed |co-simulation - run_timeseries|: both solve to pandapower's default
@@ -29,6 +30,7 @@ TOLERANCES = {"vm_pu": 1e-6, "va_degree": 1e-5, "loading_percent": 1e-4, "p_mw":
 class Report:
     grid: str
     steps: int
+    start: str
     max_abs_diff: dict[str, float]
     compared: dict[str, int]  # number of columns compared per attr
 
@@ -37,19 +39,25 @@ class Report:
         return all(self.max_abs_diff[a] <= TOLERANCES[a] for a in TOLERANCES)
 
 
-def compare(grid: str, steps: int, processes: bool = False) -> Report:
-    """Run both and compare; ConfigError for a grid that is not a SimBench code."""
+def compare(grid: str, steps: int, processes: bool = False, start: str = DEFAULT_START) -> Report:
+    """Run both from ``start`` and compare; ConfigError for a grid that is not a SimBench code."""
     import simbench
 
     from cosim.reference import run_pandapower_timeseries
-    from simulators.profiles.model import simbench_profiles
+    from simulators.profiles import model
 
     if grid not in simbench.collect_all_simbench_codes():
         raise ConfigError(f"grid={grid!r} is not a SimBench code (see simbench's code list)")
     scenario = load_scenario("grid_profiles")
     cfg = make_config(
-        scenario.config_class, grid=grid, steps=steps, step_s=STEP_S, record_angles=True
+        scenario.config_class,
+        grid=grid,
+        steps=steps,
+        step_s=STEP_S,
+        start=start,
+        record_angles=True,
     )
+    offset_s = model.offset_s(iso_datetime("start", start), model.SIMBENCH_ORIGIN, True)
     with tempfile.TemporaryDirectory() as tmp:
         outcome = runner.run(scenario, cfg, Path(tmp) / "run", processes=processes, progress=False)
         if outcome.status != "completed":
@@ -59,7 +67,8 @@ def compare(grid: str, steps: int, processes: bool = False) -> Report:
         [(str(col[0]).split(".", 1)[1], col[1]) for col in ours.columns]
     )
     net = simbench.get_simbench_net(grid)
-    reference = run_pandapower_timeseries(net, simbench_profiles(net), steps, STEP_S)
+    table = model.simbench_profiles(net)
+    reference = run_pandapower_timeseries(net, table, steps, STEP_S, offset_s=offset_s)
     diffs: dict[str, float] = {}
     counts: dict[str, int] = {}
     for attr in TOLERANCES:
@@ -70,12 +79,13 @@ def compare(grid: str, steps: int, processes: bool = False) -> Report:
         delta = ours[cols].to_numpy() - reference[cols].to_numpy()
         diffs[attr] = float(abs(delta).max())
         counts[attr] = len(cols)
-    return Report(grid, steps, diffs, counts)
+    return Report(grid, steps, start, diffs, counts)
 
 
 def render(report: Report) -> str:
     lines = [
-        f"validate {report.grid}: {report.steps} steps, co-simulation vs pandapower run_timeseries"
+        f"validate {report.grid}: {report.steps} steps from {report.start},"
+        " co-simulation vs pandapower run_timeseries"
     ]
     for attr, diff in report.max_abs_diff.items():
         verdict = "ok" if diff <= TOLERANCES[attr] else "FAIL"

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -83,9 +84,9 @@ class Config(RunConfig):
         Import limit of ``demand_response`` and ``peak_shaving`` at the ext_grid [MW]; None: no
         limit (``demand_response`` then follows the price only).
     price_file : str
-        Price signal of ``demand_response``: ``builtin`` (synthetic day-ahead prices of 2016,
-        ``scenarios/data``), a CSV/Parquet file with ``t_s`` and ``price_0`` [EUR/MWh], or ""
-        (no price mode).
+        Price signal of ``demand_response``: ``builtin`` (synthetic day-ahead prices of a year,
+        ``scenarios/data``, played from ``start``'s date), a CSV/Parquet file with ``t_s`` and
+        ``price_0`` [EUR/MWh] whose first row plays at ``start``, or "" (no price mode).
     """
 
     grid: str = "1-LV-rural1--0-sw"
@@ -309,7 +310,11 @@ def _price(b: Builder, cfg: Config) -> Any:
     path = BUILTIN_PRICE_FILE if cfg.price_file == "builtin" else Path(cfg.price_file)
     if not path.is_file():
         raise ConfigError(f"price_file={cfg.price_file!r}: no such file (or 'builtin' or '')")
-    table = b.start("Profiles").Profiles(source=str(path.resolve()))
+    # the built-in prices stand for any year (their row 0: 1 January of ``start``'s year); the
+    # first row of a file of one's own plays at ``start``
+    year = datetime.fromisoformat(cfg.start).year
+    origin = {"origin": f"{year}-01-01 00:00:00"} if cfg.price_file == "builtin" else {}
+    table = b.start("Profiles").Profiles(source=str(path.resolve()), **origin)
     prices = [c for c in table.children if c.eid.startswith("price_")]
     if not prices:
         raise ConfigError(f"price_file={cfg.price_file!r} has no price_<k> column")

@@ -48,6 +48,9 @@ def test_config_shows_fields_and_defaults(capsys):
             "bus=9999 is not a bus of this net",
         ),
         (["validate", "--grid", "not-a-code"], "grid='not-a-code' is not a SimBench code"),
+        (["run", "--step-timeout-s", "0"], "--step-timeout-s='0' must be a positive number"),
+        (["run", "--step-timeout-s", "soon"], "--step-timeout-s='soon' must be a positive"),
+        (["run", "--step-timeout-s", "inf"], "--step-timeout-s='inf' must be a positive"),
     ],
 )
 def test_bad_input_is_one_clear_line_and_exit_2(args, message, capsys, tmp_path):

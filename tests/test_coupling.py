@@ -23,6 +23,7 @@ import pandas as pd
 import pytest
 
 from cosim import coupling, results, runner
+from cosim.cli import EXIT_FAILED, main
 from cosim.config import make_config
 from cosim.coupling import KW_TO_MW, NEGATE, W_TO_MW, Timeouts, Transform
 from cosim.errors import ConfigError, SimulationError
@@ -278,6 +279,18 @@ def test_a_failing_simulator_stops_the_run_naming_it_and_the_step(
     m = results.read_manifest(outcome.out_dir)
     assert m["status"] == "failed" and m["steps_done"] == 2 and m["error"] == outcome.error
     assert m["failure"] == {"simulator": "Ext-0", "call": "step", "t_s": 1800, "kind": kind}
+
+
+def test_the_cli_takes_the_step_timeout(tmp_path, capsys):
+    script = str(DATA / "coupled_source.py")
+    out = tmp_path / "cli"
+    args = ["run", script, "--set", "steps=4", "--set", "fail=hang", "--out", str(out)]
+    t0 = time.perf_counter()
+    assert main([*args, "--quiet", "--step-timeout-s", "1.5"]) == EXIT_FAILED
+    assert time.perf_counter() - t0 < 20
+    err = capsys.readouterr().err
+    assert "simulator 'Ext-0', step at t_s=1800: no answer within 1.5 s" in err
+    assert results.read_manifest(out)["steps_done"] == 2
 
 
 def test_no_process_is_left_behind(tmp_path):

@@ -207,7 +207,7 @@ def test_unknown_simbench_code() -> None:
 def test_adapter_returns_table_values_at_the_right_times(csv_file: Path) -> None:
     sim = ProfilesSim()
     meta = sim.init("Profiles-0", time_resolution=1.0, step_s=600)
-    assert meta["models"]["Profiles"]["params"] == ["source", "profile_step_s"]
+    assert meta["models"]["Profiles"]["params"] == ["source", "profile_step_s", "origin"]
     assert meta["models"]["Element"]["attrs"] == ["p_mw", "q_mvar"]
     created = sim.create(1, "Profiles", source=str(csv_file))
     assert created == [
@@ -264,6 +264,78 @@ def test_adapter_plays_simbench_profiles(net: Any) -> None:
 
 
 @pytest.mark.parametrize(
+    ("start", "row"),
+    [
+        ("2016-01-15 00:00:00", 14 * 96),  # 14 days after the first row, 96 rows a day
+        ("2016-07-01 12:00:00", (31 + 29 + 31 + 30 + 31 + 30) * 96 + 48),  # 2016 is a leap year
+        ("2019-07-01 12:00:00", (31 + 29 + 31 + 30 + 31 + 30) * 96 + 48),  # a typical year
+        ("2016-07-01 13:00:00+02:00", (31 + 29 + 31 + 30 + 31 + 30) * 96 + 48),  # CEST given
+        ("2016-12-31 23:45:00", 35135),  # the last row
+    ],
+)
+def test_start_picks_the_simbench_row_of_its_date_and_time(net: Any, start: str, row: int) -> None:
+    sim = ProfilesSim()
+    sim.init("Profiles-0", time_resolution=1.0, step_s=900, start=start)
+    sim.create(1, "Profiles", source=f"simbench:{CODE}")
+    expected = simbench.get_absolute_values(net, profiles_instead_of_study_cases=True)
+    sim.step(0, {}, 10**9)
+    assert sim.get_data({"load_7": ["p_mw"]}) == {
+        "load_7": {"p_mw": expected["load", "p_mw"].at[row, 7]}
+    }
+    moment = pd.Timestamp(start)
+    cet = moment.tz_localize("Etc/GMT-1") if moment.tz is None else moment.tz_convert("Etc/GMT-1")
+    moment = cet.replace(year=2016)
+    label = moment.tz_convert("Europe/Berlin").strftime("%d.%m.%Y %H:%M")
+    assert net.profiles["load"]["time"].iloc[row] == label  # SimBench's label: German wall time
+    if row + 1 < 35136:
+        sim.step(900, {}, 10**9)
+        assert (
+            sim.get_data({"load_7": ["p_mw"]})["load_7"]["p_mw"]
+            == expected["load", "p_mw"].at[row + 1, 7]
+        )
+    else:
+        with pytest.raises(
+            SimulationError, match=r"t_s=900: the profile table ends 900 s after start"
+        ):
+            sim.step(900, {}, 10**9)
+
+
+def test_a_file_plays_from_its_origin_or_from_start(csv_file: Path) -> None:
+    def first_row(origin: str | None, start: str = "2016-01-01 00:30:00") -> float:
+        sim = ProfilesSim()
+        sim.init("Profiles-0", time_resolution=1.0, step_s=900, start=start)
+        params = {} if origin is None else {"origin": origin}
+        sim.create(1, "Profiles", source=str(csv_file), **params)
+        sim.step(0, {}, 10**9)
+        return sim.get_data({"load_3": ["p_mw"]})["load_3"]["p_mw"]
+
+    assert first_row(None) == ROWS[0, 0]  # no origin: row 0 plays at start
+    assert first_row("2016-01-01 00:00:00") == ROWS[2, 0]  # 1800 s after the first row
+    assert first_row("2016-01-01 00:15:00") == ROWS[1, 0]
+    with pytest.raises(
+        ConfigError,
+        match=r"start=2016-01-01 00:30:00 must be at or after origin=2016-01-01 01:00:00",
+    ):
+        first_row("2016-01-01 01:00:00")
+    with pytest.raises(
+        ConfigError,
+        match=r"start=2016-01-01 00:45:00 is past the end of the profile table \(3 rows x 900 s",
+    ):
+        first_row("2016-01-01 00:00:00", start="2016-01-01 00:45:00")
+    with pytest.raises(ConfigError, match="origin='noon' is not an ISO date and time"):
+        first_row("noon")
+
+
+def test_simbench_profiles_take_no_origin() -> None:
+    sim = ProfilesSim()
+    sim.init("Profiles-0", time_resolution=1.0)
+    with pytest.raises(
+        ConfigError, match="SimBench profiles begin on 2016-01-01 00:00 CET; leave origin unset"
+    ):
+        sim.create(1, "Profiles", source=f"simbench:{CODE}", origin="2016-01-01")
+
+
+@pytest.mark.parametrize(
     ("init", "match"),
     [
         ({"time_resolution": 0.5}, "time_resolution=0.5"),
@@ -286,7 +358,9 @@ def test_adapter_create_errors(csv_file: Path) -> None:
         sim.create(2, "Profiles", source=str(csv_file))
     with pytest.raises(ConfigError, match="model='Element' is unknown; known: Profiles"):
         sim.create(1, "Element", source=str(csv_file))
-    with pytest.raises(ConfigError, match="param='src' is unknown; known: profile_step_s, source"):
+    with pytest.raises(
+        ConfigError, match="param='src' is unknown; known: origin, profile_step_s, source"
+    ):
         sim.create(1, "Profiles", src=str(csv_file))
     with pytest.raises(ConfigError, match="'source' is required"):
         sim.create(1, "Profiles")

@@ -18,6 +18,13 @@ def test_96_steps_equal_run_timeseries(grid):
     assert report.compared["vm_pu"] > 10 and report.compared["loading_percent"] > 10
 
 
+def test_a_summer_day_equals_run_timeseries_from_the_same_row():
+    """``start`` picks the profile row on both sides: 1 July 12:00 CET is row 17,520."""
+    report = validate.compare("1-LV-rural1--0-sw", steps=8, start="2016-07-01 12:00:00")
+    assert report.ok, validate.render(report)
+    assert report.max_abs_diff["vm_pu"] < 1e-8
+
+
 def test_validate_command_prints_every_quantity(capsys):
     assert main(["validate", "--grid", "1-LV-rural1--0-sw", "--steps", "4"]) == EXIT_OK
     out = capsys.readouterr().out

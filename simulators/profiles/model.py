@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,11 @@ SIMBENCH_STEP_S = 900
 """SimBench profiles have one row per 15 minutes [s]."""
 
 SIMBENCH_PREFIX = "simbench:"
+
+SIMBENCH_ORIGIN = datetime(2016, 1, 1, tzinfo=timezone(timedelta(hours=1)))
+"""Row 0 of the SimBench profiles: 1 January 2016 00:00 CET. Rows are 15 min apart in CET
+(UTC+1) all year, 366 days, one typical year; the labels of SimBench's own time column are
+German wall-clock time, which skips 02:00-02:45 on 27 March and repeats it on 30 October."""
 
 ELEMENT_ATTRS: dict[str, tuple[str, ...]] = {
     "load": ("p_mw", "q_mvar"),
@@ -133,13 +139,15 @@ class ProfileTable:
             f" ({self.n_rows} rows x {self.step_s} s)"
         )
 
-    def check_covers(self, steps: int, step_s: int) -> None:
-        """Raise ConfigError if a run of ``steps`` x ``step_s`` [s] lasts longer than the table."""
+    def check_covers(self, steps: int, step_s: int, offset_s: int = 0) -> None:
+        """Raise ConfigError if a run of ``steps`` x ``step_s`` [s] from table time ``offset_s``
+        [s] lasts longer than the table."""
         if steps < 0 or step_s <= 0:
             raise ConfigError(f"steps={steps} must be >= 0 and step_s={step_s} > 0")
-        if steps * step_s > self.duration_s:
+        if offset_s + steps * step_s > self.duration_s:
+            after = f" from {offset_s} s into the table" if offset_s else ""
             raise ConfigError(
-                f"a run of steps={steps} x step_s={step_s} s = {steps * step_s} s "
+                f"a run of steps={steps} x step_s={step_s} s = {steps * step_s} s{after} "
                 f"outruns the profile table: {self.n_rows} rows x {self.step_s} s "
                 f"= {self.duration_s} s"
             )
@@ -159,6 +167,37 @@ class ProfileTable:
         for pos, (element, index, attr) in enumerate(self.columns):
             out.setdefault(entity_id(element, index), {})[attr] = pos
         return out
+
+
+def offset_s(start: datetime, origin: datetime, typical_year: bool = False) -> int:
+    """Seconds from a table's row 0 (at ``origin``) to a run's ``start``.
+
+    A date and time without a time zone is taken in the other's zone (both without: as given).
+    A ``typical_year`` table stands for any year: ``start`` is taken on the same date and time
+    in ``origin``'s year (SimBench's 2016 is a leap year, so every date has its row).
+    """
+    if start.tzinfo is None:
+        start = start.replace(tzinfo=origin.tzinfo)
+    elif origin.tzinfo is None:
+        origin = origin.replace(tzinfo=start.tzinfo)
+    else:
+        start = start.astimezone(origin.tzinfo)
+    at = start
+    if typical_year:
+        try:
+            at = start.replace(year=origin.year)
+        except ValueError:  # 29 February and a table year without it
+            raise ConfigError(
+                f"start={start.isoformat(' ')}: the profile table's year {origin.year} has no"
+                f" {start:%d %B}"
+            ) from None
+    seconds = (at - origin).total_seconds()
+    if seconds < 0 or seconds != int(seconds):
+        raise ConfigError(
+            f"start={start.isoformat(' ')} must be at or after origin={origin.isoformat(' ')}"
+            " (the date and time of the profile table's first row), in whole seconds"
+        )
+    return int(seconds)
 
 
 def check_against_net(table: ProfileTable, net: Any) -> None:

@@ -8,10 +8,16 @@ those; get_data of another raises). Values are absolute, with pandapower's signs
 type (load and storage ``p_mw > 0`` consume; sgen and gen ``p_mw > 0`` inject), held from
 one table row to the next. A file may also carry scenario signals for controllers: a column
 ``price_<k>`` is the child ``price_<k>`` with attr ``eur_per_mwh`` [EUR/MWh].
+
+The run's ``start`` picks the row played at ``t_s = 0``: SimBench profiles begin on
+1 January 2016 00:00 CET, are CET (UTC+1) all year and stand for any year
+(``start="2019-07-01 12:00:00"`` plays 1 July 2016 12:00 CET; a ``start`` without a time zone
+is taken in CET). A file's first row is at the ``origin`` model param, by default ``start``.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import mosaik_api_v3
@@ -27,7 +33,15 @@ from mosaik_api_v3.types import (
 )
 
 from cosim.errors import ConfigError, SimulationError, unknown
-from cosim.simapi import Attr, check_init, model_meta, positive_int, sim_meta
+from cosim.simapi import (
+    DEFAULT_START,
+    Attr,
+    check_init,
+    iso_datetime,
+    model_meta,
+    positive_int,
+    sim_meta,
+)
 from simulators.profiles import model
 
 P_MW = Attr("p_mw", "MW", "active power set point; sign of the pandapower element type")
@@ -45,7 +59,7 @@ SIGNAL_ATTRS = tuple(
 )
 
 PROFILES_EID = "profiles"
-MODEL_PARAMS = ("source", "profile_step_s")
+MODEL_PARAMS = ("source", "profile_step_s", "origin")
 
 META: Meta = sim_meta(  # type: ignore[assignment]
     {
@@ -59,21 +73,24 @@ META: Meta = sim_meta(  # type: ignore[assignment]
 class ProfilesSim(mosaik_api_v3.Simulator):
     """Plays one profile table (SimBench or CSV/Parquet) to the grid's elements.
 
-    Sim params: ``step_s`` [s], the stepping interval (default 900). Model params of
-    ``Profiles``: ``source`` (``"simbench:<CODE>"`` or a CSV/Parquet path) and
-    ``profile_step_s`` [s] (the row spacing, for files without a ``t_s`` column).
+    Sim params: ``step_s`` [s], the stepping interval (default 900), and ``start``. Model params
+    of ``Profiles``: ``source`` (``"simbench:<CODE>"`` or a CSV/Parquet path),
+    ``profile_step_s`` [s] (the row spacing, for files without a ``t_s`` column) and ``origin``
+    (a file's: the ISO date and time of its first row; default ``start``).
     """
 
     def __init__(self) -> None:
         super().__init__(META)
         self.step_s = 900
+        self.start = datetime.fromisoformat(DEFAULT_START)
+        self.offset_s = 0  # table time at t_s = 0 [s]
         self.table: model.ProfileTable | None = None
         self._positions: dict[str, dict[str, int]] = {}  # eid -> attr -> column position
         self._row: list[float] | None = None
 
     def init(self, sid: SimId, time_resolution: float = 1.0, **sim_params: Any) -> Meta:
-        """Check the time resolution (1 s per tick), ``step_s`` and ``start`` (unused)."""
-        self.step_s, _ = check_init(time_resolution, sim_params)
+        """Check the time resolution (1 s per tick), ``step_s`` and ``start``."""
+        self.step_s, self.start = check_init(time_resolution, sim_params)
         return self.meta
 
     def create(self, num: int, model: ModelName, **model_params: Any) -> list[CreateResult]:
@@ -97,7 +114,9 @@ class ProfilesSim(mosaik_api_v3.Simulator):
         profile_step_s = model_params.get("profile_step_s")
         if profile_step_s is not None:
             profile_step_s = positive_int("profile_step_s", profile_step_s)
-        self.table = _load(model_params["source"], profile_step_s, self.step_s)
+        source = model_params["source"]
+        self.table = _load(source, profile_step_s, self.step_s)
+        self.offset_s = self._offset_s(str(source), model_params.get("origin"))
         self._positions = self.table.entity_attrs()
         children: list[CreateResult] = [
             {"eid": eid, "type": _kind(eid), "rel": [], "extra_info": {"attrs": list(attrs)}}
@@ -109,7 +128,14 @@ class ProfilesSim(mosaik_api_v3.Simulator):
         """Take the row that applies at ``time`` (zero-order hold)."""
         if self.table is None:
             raise SimulationError("step() before create(): no profile table loaded")
-        self._row = self.table.row_at(time).tolist()  # plain floats: JSON-safe across processes
+        at_s = time + self.offset_s
+        if at_s >= self.table.duration_s:
+            raise SimulationError(
+                f"t_s={time}: the profile table ends {self.table.duration_s - self.offset_s} s"
+                f" after start={self.start.isoformat(' ')} ({self.table.n_rows} rows x"
+                f" {self.table.step_s} s, {self.offset_s} s of them before start)"
+            )
+        self._row = self.table.row_at(at_s).tolist()  # plain floats: JSON-safe across processes
         return time + self.step_s
 
     def get_data(self, outputs: OutputRequest) -> OutputData:
@@ -147,6 +173,27 @@ class ProfilesSim(mosaik_api_v3.Simulator):
                         f"its attrs: {', '.join(positions)}"
                     )
         return SimulationError(f"bad output request {outputs!r}")
+
+    def _offset_s(self, source: str, origin: object) -> int:
+        """Table time at ``t_s = 0`` [s], from ``start`` and the table's first row."""
+        assert self.table is not None
+        if source.startswith(model.SIMBENCH_PREFIX):
+            if origin is not None:
+                raise ConfigError(
+                    f"origin={origin!r}: SimBench profiles begin on"
+                    f" {model.SIMBENCH_ORIGIN:%Y-%m-%d %H:%M} CET; leave origin unset"
+                )
+            offset_s = model.offset_s(self.start, model.SIMBENCH_ORIGIN, typical_year=True)
+        elif origin is None:
+            return 0
+        else:
+            offset_s = model.offset_s(self.start, iso_datetime("origin", origin))
+        if offset_s >= self.table.duration_s:
+            raise ConfigError(
+                f"start={self.start.isoformat(' ')} is past the end of the profile table"
+                f" ({self.table.n_rows} rows x {self.table.step_s} s from its first row)"
+            )
+        return offset_s
 
     @property
     def entity_attrs(self) -> dict[str, tuple[str, ...]]:
