@@ -36,12 +36,13 @@ def run_pandapower_timeseries(
     tolerance_mva: float = 1e-8,
     logged: Sequence[tuple[str, str, str]] = LOGGED,
     offset_s: int = 0,
+    wraps: bool = False,
 ) -> pd.DataFrame:
     """Run ``steps`` power flows of ``table`` with pandapower's time-series loop.
 
     Works on a deep copy of ``net``. Step k applies the row at table time ``offset_s + k *
     step_s`` (``offset_s``: the run's start in the table, as the Profiles simulator takes it
-    from ``start``) with the same
+    from ``start``; ``wraps``: a typical year, whose first row follows its last) with the same
     zero-order hold as ``ProfileTable.row_at``, through one ``ConstControl`` per (element, attr)
     with a ``DFData`` source, then runs
     ``pandapower.timeseries.run_timeseries(net, time_steps=range(steps), verbose=False,
@@ -97,7 +98,8 @@ def run_pandapower_timeseries(
         raise ConfigError(f"steps={steps!r} must be an int >= 1")
     if not tolerance_mva > 0:
         raise ConfigError(f"tolerance_mva={tolerance_mva!r} must be > 0 [MVA]")
-    table.check_covers(steps, step_s, offset_s)
+    if not wraps:
+        table.check_covers(steps, step_s, offset_s)
     check_against_net(table, net)
     if "controller" in net and len(net.controller):
         raise ConfigError(
@@ -116,6 +118,8 @@ def run_pandapower_timeseries(
 
     net = copy.deepcopy(net)
     t_s = offset_s + np.arange(steps, dtype=np.int64) * step_s
+    if wraps:
+        t_s %= table.duration_s
     rows = table.rows_at(t_s)
     for (element, attr), (indices, positions) in table.groups().items():
         frame = pd.DataFrame(rows[:, positions], index=range(steps), columns=indices)

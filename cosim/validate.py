@@ -68,7 +68,7 @@ def compare(grid: str, steps: int, processes: bool = False, start: str = DEFAULT
     )
     net = simbench.get_simbench_net(grid)
     table = model.simbench_profiles(net)
-    reference = run_pandapower_timeseries(net, table, steps, STEP_S, offset_s=offset_s)
+    reference = run_pandapower_timeseries(net, table, steps, STEP_S, offset_s=offset_s, wraps=True)
     diffs: dict[str, float] = {}
     counts: dict[str, int] = {}
     for attr in TOLERANCES:

@@ -287,17 +287,9 @@ def test_start_picks_the_simbench_row_of_its_date_and_time(net: Any, start: str,
     moment = cet.replace(year=2016)
     label = moment.tz_convert("Europe/Berlin").strftime("%d.%m.%Y %H:%M")
     assert net.profiles["load"]["time"].iloc[row] == label  # SimBench's label: German wall time
-    if row + 1 < 35136:
-        sim.step(900, {}, 10**9)
-        assert (
-            sim.get_data({"load_7": ["p_mw"]})["load_7"]["p_mw"]
-            == expected["load", "p_mw"].at[row + 1, 7]
-        )
-    else:
-        with pytest.raises(
-            SimulationError, match=r"t_s=900: the profile table ends 900 s after start"
-        ):
-            sim.step(900, {}, 10**9)
+    sim.step(900, {}, 10**9)  # the row after; after the last, the first (a typical year)
+    after = expected["load", "p_mw"].at[(row + 1) % 35136, 7]
+    assert sim.get_data({"load_7": ["p_mw"]})["load_7"]["p_mw"] == after
 
 
 def test_a_file_plays_from_its_origin_or_from_start(csv_file: Path) -> None:
@@ -324,6 +316,12 @@ def test_a_file_plays_from_its_origin_or_from_start(csv_file: Path) -> None:
         first_row("2016-01-01 00:00:00", start="2016-01-01 00:45:00")
     with pytest.raises(ConfigError, match="origin='noon' is not an ISO date and time"):
         first_row("noon")
+    sim = ProfilesSim()
+    sim.init("Profiles-0", time_resolution=1.0, step_s=900, start="2016-01-01 00:30:00")
+    sim.create(1, "Profiles", source=str(csv_file), origin="2016-01-01 00:00:00")
+    sim.step(0, {}, 10**9)
+    with pytest.raises(SimulationError, match=r"t_s=900: the profile table ends 900 s after sta"):
+        sim.step(900, {}, 10**9)  # a file does not wrap around
 
 
 def test_simbench_profiles_take_no_origin() -> None:

@@ -18,9 +18,11 @@ def test_96_steps_equal_run_timeseries(grid):
     assert report.compared["vm_pu"] > 10 and report.compared["loading_percent"] > 10
 
 
-def test_a_summer_day_equals_run_timeseries_from_the_same_row():
-    """``start`` picks the profile row on both sides: 1 July 12:00 CET is row 17,520."""
-    report = validate.compare("1-LV-rural1--0-sw", steps=8, start="2016-07-01 12:00:00")
+@pytest.mark.parametrize("start", ["2016-07-01 12:00:00", "2019-12-31 23:00:00"])
+def test_another_start_equals_run_timeseries_from_the_same_row(start):
+    """``start`` picks the profile row on both sides (1 July 12:00 CET is row 17,520); a run
+    over New Year goes on with the first row, on both sides."""
+    report = validate.compare("1-LV-rural1--0-sw", steps=8, start=start)
     assert report.ok, validate.render(report)
     assert report.max_abs_diff["vm_pu"] < 1e-8
 

@@ -12,7 +12,8 @@ one table row to the next. A file may also carry scenario signals for controller
 The run's ``start`` picks the row played at ``t_s = 0``: SimBench profiles begin on
 1 January 2016 00:00 CET, are CET (UTC+1) all year and stand for any year
 (``start="2019-07-01 12:00:00"`` plays 1 July 2016 12:00 CET; a ``start`` without a time zone
-is taken in CET). A file's first row is at the ``origin`` model param, by default ``start``.
+is taken in CET); after 31 December they go on with 1 January. A file's first row is at the
+``origin`` model param, by default ``start``.
 """
 
 from __future__ import annotations
@@ -84,6 +85,7 @@ class ProfilesSim(mosaik_api_v3.Simulator):
         self.step_s = 900
         self.start = datetime.fromisoformat(DEFAULT_START)
         self.offset_s = 0  # table time at t_s = 0 [s]
+        self.wraps = False  # a typical year: after its last row comes its first
         self.table: model.ProfileTable | None = None
         self._positions: dict[str, dict[str, int]] = {}  # eid -> attr -> column position
         self._row: list[float] | None = None
@@ -117,6 +119,7 @@ class ProfilesSim(mosaik_api_v3.Simulator):
         source = model_params["source"]
         self.table = _load(source, profile_step_s, self.step_s)
         self.offset_s = self._offset_s(str(source), model_params.get("origin"))
+        self.wraps = _typical_year(str(source))
         self._positions = self.table.entity_attrs()
         children: list[CreateResult] = [
             {"eid": eid, "type": _kind(eid), "rel": [], "extra_info": {"attrs": list(attrs)}}
@@ -129,7 +132,9 @@ class ProfilesSim(mosaik_api_v3.Simulator):
         if self.table is None:
             raise SimulationError("step() before create(): no profile table loaded")
         at_s = time + self.offset_s
-        if at_s >= self.table.duration_s:
+        if self.wraps:
+            at_s %= self.table.duration_s
+        elif at_s >= self.table.duration_s:
             raise SimulationError(
                 f"t_s={time}: the profile table ends {self.table.duration_s - self.offset_s} s"
                 f" after start={self.start.isoformat(' ')} ({self.table.n_rows} rows x"
@@ -177,7 +182,7 @@ class ProfilesSim(mosaik_api_v3.Simulator):
     def _offset_s(self, source: str, origin: object) -> int:
         """Table time at ``t_s = 0`` [s], from ``start`` and the table's first row."""
         assert self.table is not None
-        if source.startswith(model.SIMBENCH_PREFIX):
+        if _typical_year(source):
             if origin is not None:
                 raise ConfigError(
                     f"origin={origin!r}: SimBench profiles begin on"
@@ -199,6 +204,11 @@ class ProfilesSim(mosaik_api_v3.Simulator):
     def entity_attrs(self) -> dict[str, tuple[str, ...]]:
         """The attrs each child entity has a profile for (mosaik meta can only list all)."""
         return {eid: tuple(attrs) for eid, attrs in self._positions.items()}
+
+
+def _typical_year(source: str) -> bool:
+    """SimBench profiles stand for any year, and wrap around at its end."""
+    return source.startswith(model.SIMBENCH_PREFIX)
 
 
 def _kind(eid: str) -> str:
