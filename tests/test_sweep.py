@@ -24,13 +24,13 @@ import psutil
 import pytest
 
 import cosim
-from cosim import results, runner
-from cosim import sweep as sweep_module
+from cosim import cluster, results, runner
 from cosim.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, main
+from cosim.cluster import dask_client
 from cosim.config import RunConfig, make_config
 from cosim.errors import ConfigError, CosimError
 from cosim.scenario import load_scenario
-from cosim.sweep import dask_client, parse_vary, plan, run_name
+from cosim.sweep import parse_vary, plan, run_name
 
 SCRIPT = str(Path(__file__).parent / "data" / "sgen_at_bus.py")
 ARGS = ["--vary", "bus=3,9999", "--vary", "p_mw=0.01,0.02", "--set", "steps=3"]
@@ -280,7 +280,7 @@ def _preload(tmp_path: Path, hang_first_only: bool) -> str:
 
 
 def test_a_local_cluster_whose_worker_never_joins_is_started_again(tmp_path, monkeypatch, caplog):
-    monkeypatch.setattr(sweep_module, "START_TIMEOUT_S", 10)
+    monkeypatch.setattr(cluster, "START_TIMEOUT_S", 10)
     with (
         dask.config.set({"distributed.worker.preload": [_preload(tmp_path, True)]}),
         dask_client(2, None) as client,
@@ -290,7 +290,7 @@ def test_a_local_cluster_whose_worker_never_joins_is_started_again(tmp_path, mon
 
 
 def test_a_local_cluster_that_never_starts_is_a_clear_error_in_bounded_time(tmp_path, monkeypatch):
-    monkeypatch.setattr(sweep_module, "START_TIMEOUT_S", 10)
+    monkeypatch.setattr(cluster, "START_TIMEOUT_S", 10)
     started = time.monotonic()
     with (
         dask.config.set({"distributed.worker.preload": [_preload(tmp_path, False)]}),
