@@ -238,13 +238,16 @@ class Builder:
             )
         return ctrl
 
-    def record(self, entities: Iterable[Any], *attrs: str) -> int:
-        """Record ``attrs`` of every entity (each must provide them); returns the count."""
-        count = 0
-        for entity in entities:
+    def record(self, entities: Any, *attrs: str) -> int:
+        """Record ``attrs`` of ``entities``: one entity or full id (``"Grid-0.bus_3"``), or a
+        sequence of them. Each must output every attr (else a ConfigError listing its attrs).
+        Returns the number of entities."""
+        found = coupling.resolve(self.world, entities)
+        for entity in found:
+            for attr in attrs:
+                coupling.check_attr(self.world, entity, attr, "output")
             self.world.connect(entity, self._recorder, *attrs)
-            count += 1
-        return count
+        return len(found)
 
     def couple(
         self, name: str, config: dict[str, Any], *, timeout_s: float | None = None, **params: Any

@@ -24,10 +24,10 @@ import pytest
 
 from cosim import coupling, results, runner
 from cosim.cli import EXIT_FAILED, main
-from cosim.config import make_config
+from cosim.config import RunConfig, make_config
 from cosim.coupling import KW_TO_MW, NEGATE, W_TO_MW, Timeouts, Transform
 from cosim.errors import ConfigError, SimulationError
-from cosim.scenario import load_scenario, sim_config
+from cosim.scenario import Builder, load_scenario, sim_config
 from cosim.testing import CollectorSim
 
 DATA = Path(__file__).parent / "data"
@@ -173,6 +173,20 @@ def test_unknown_names_are_build_errors_listing_known_ones(world, src, dest, att
     assert message in str(err.value)
     if "attr" in message and "input" in message:  # the battery's inputs are all listed
         assert "p_load_mw" in str(err.value) and "p_slack_mw" in str(err.value)
+
+
+def test_record_takes_full_ids_and_names_a_missing_output(world):
+    battery, _ = _entities(world)
+    collector = coupling.couple(
+        world, "Collector", {"python": "cosim.testing:CollectorSim"}, sim_id="Collector-rec"
+    ).Collector()
+    b = Builder(world, RunConfig(), collector)
+    assert b.record("Bat-0.battery_0", "soc_frac") == 1
+    assert b.record([battery, "Bat-0.battery_0"], "p_mw") == 2
+    with pytest.raises(ConfigError, match=r"output attr='soc' is not an attr of Bat-0.battery_0"):
+        b.record(["Bat-0.battery_0"], "soc")
+    with pytest.raises(ConfigError, match=r"entity='Bat-0\.battery_9' is not an entity of Bat-0"):
+        b.record("Bat-0.battery_9", "p_mw")
 
 
 def test_time_shifted_wire_transforms_its_initial_value(world):

@@ -58,6 +58,7 @@ __all__ = [
     "couple",
     "entity",
     "guard",
+    "resolve",
     "serve",
     "wire",
 ]
@@ -221,7 +222,8 @@ def _pairs(attrs: AttrMap | str) -> list[tuple[str, str, Callable[[Any], Any] | 
     return pairs
 
 
-def _entities(world: mosaik.World, refs: Any) -> list[Any]:
+def resolve(world: mosaik.World, refs: Any) -> list[Any]:
+    """The entities ``refs`` names: one entity or full id, or a sequence of them."""
     if isinstance(refs, str) or not isinstance(refs, Iterable):
         return [entity(world, refs)]
     return [entity(world, ref) for ref in refs]
@@ -253,7 +255,7 @@ def wire(
         With ``time_shifted``: each src attr's value for the first step, as the source would
         send it (the transform applies to it); None is delivered as None.
     """
-    srcs, dests = _entities(world, src), _entities(world, dest)
+    srcs, dests = resolve(world, src), resolve(world, dest)
     if len(srcs) != len(dests):
         raise ConfigError(f"{len(srcs)} sources but {len(dests)} destinations: pair them 1:1")
     pairs = _pairs(attrs)
