@@ -25,17 +25,8 @@ from hypothesis import strategies as st
 
 from controllers import registry
 from controllers.base import Measurements
-from controllers.demand_response import (
-    CHEAP,
-    EXPENSIVE,
-    NEUTRAL,
-    DemandResponse,
-    Flexibility,
-    PeakShaving,
-    plan,
-    price_level,
-    shave_mw,
-)
+from controllers.demand_response import DemandResponse, PeakShaving
+from controllers.dispatch import CHEAP, EXPENSIVE, NEUTRAL, Flexibility, plan, price_level, shave_mw
 from cosim import results, runner
 from cosim.config import make_config
 from cosim.errors import ConfigError
