@@ -12,7 +12,6 @@ ext_grid ``p_mw > 0`` inject (ext_grid: into the net, i.e. import from upstream)
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
 import mosaik_api_v3
@@ -71,6 +70,8 @@ INPUTS: dict[str, frozenset[str]] = {
     "gen": frozenset({"p_mw", "in_service"}),
     "switch": frozenset({"closed"}),
 }
+POWER_INPUTS = frozenset({"p_mw", "q_mvar"})  # summed over sources; a state has one source
+STATE_INPUTS = frozenset({"in_service"})  # settable on every other element
 CREATABLE = ("Load", "Sgen", "Storage")
 ELEMENT_DEFAULTS: dict[str, Any] = {
     "bus": None,
@@ -110,8 +111,9 @@ class GridSim(mosaik_api_v3.Simulator):
         self.grid: model.GridModel | None = None
         self.step_s = 0
         self.on_diverge = "stop"
-        self._where: dict[str, tuple[str, int]] = {}  # eid -> (element, pandapower index)
-        self._results: dict[tuple[str, str], dict[int, float]] = {}
+        # eid -> (element, pandapower index, row position in net[element])
+        self._where: dict[str, tuple[str, int, int]] = {}
+        self._results: dict[tuple[str, str], list[Any]] = {}  # this step's, by row position
         self._converged = True
 
     def init(self, sid: str, time_resolution: float = 1.0, **sim_params: Any) -> Meta:
@@ -146,8 +148,8 @@ class GridSim(mosaik_api_v3.Simulator):
         for element in model.ELEMENTS:
             table = self.grid.net[element]
             names = table["name"] if "name" in table else [None] * len(table)
-            for idx, name in zip(table.index, names, strict=True):
-                children.append(self._entity(element, int(idx), name))
+            for position, (idx, name) in enumerate(zip(table.index, names, strict=True)):
+                children.append(self._entity(element, int(idx), position, name))
         return {"eid": GRID_EID, "type": "Grid", "rel": [], "children": children}
 
     def _create_element(
@@ -163,11 +165,12 @@ class GridSim(mosaik_api_v3.Simulator):
         idx = self.grid.add_element(
             element, bus, grid_forming=bool(grid_forming), p_mw=p_mw, q_mvar=q_mvar, name=name
         )
-        return self._entity(element, idx, name)
+        position = int(self.grid.net[element].index.get_loc(idx))  # appended: others stay
+        return self._entity(element, idx, position, name)
 
-    def _entity(self, element: str, idx: int, name: object) -> CreateResult:
+    def _entity(self, element: str, idx: int, position: int, name: object) -> CreateResult:
         eid = entity_id(element, idx)
-        self._where[eid] = (element, idx)
+        self._where[eid] = (element, idx, position)
         info: dict[str, Any] = {
             "name": None if name is None or name != name else str(name),
             "index": idx,
@@ -204,47 +207,50 @@ class GridSim(mosaik_api_v3.Simulator):
     def _apply(self, inputs: InputData) -> None:
         """Write this step's inputs into the net, grouped per (element, column)."""
         assert self.grid is not None
-        grouped: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
+        grouped: dict[tuple[str, str], tuple[list[int], list[float]]] = {}  # (indices, values)
         for eid, attrs in inputs.items():
-            element, idx = self._where[eid]
-            allowed = INPUTS.get(element, frozenset({"in_service"}))
+            element, idx, _ = self._where[eid]
+            allowed = INPUTS.get(element, STATE_INPUTS)
             for attr, sources in attrs.items():
                 if attr not in allowed:
                     raise ConfigError(
                         f"input {attr!r} of {eid!r} is not settable; settable for {element}: "
                         f"{sorted(allowed)}"
                     )
-                power = attr in ("p_mw", "q_mvar")  # summed; a state has one source
-                value = combine(sources, "sum" if power else "one", eid, attr)
-                if value is not None:
-                    grouped[element, attr][idx] = float(value) if power else bool(value)
-        for (element, column), by_idx in grouped.items():
+                power = attr in POWER_INPUTS
+                if len(sources) == 1:  # the common case: what combine gives, without the call
+                    (value,) = sources.values()
+                else:
+                    value = combine(sources, "sum" if power else "one", eid, attr)
+                if value is None:
+                    continue
+                if (group := grouped.get((element, attr))) is None:
+                    group = grouped[element, attr] = ([], [])
+                group[0].append(idx)
+                group[1].append(float(value) if power else bool(value))
+        for (element, column), (indices, values) in grouped.items():
             self.grid.set_values(
                 element,
                 column,
-                np.fromiter(by_idx.keys(), dtype=np.int64, count=len(by_idx)),
-                np.fromiter(by_idx.values(), dtype=np.float64, count=len(by_idx)),
+                np.array(indices, dtype=np.int64),
+                np.array(values, dtype=np.float64),
             )
 
     def get_data(self, outputs: OutputRequest) -> OutputData:
         assert self.grid is not None
         data: OutputData = {}
+        results = self._results
         for eid, attrs in outputs.items():
             if eid == GRID_EID:
                 state = {"converged": self._converged, "islanded": self.grid.islanded}
                 data[eid] = {attr: state[attr] for attr in attrs}
                 continue
-            element, idx = self._where[eid]
-            data[eid] = {attr: self._value(element, attr, idx) for attr in attrs}
+            element, _, position = self._where[eid]
+            values = {}
+            for attr in attrs:
+                if (column := results.get((element, attr))) is None:  # once per step
+                    column = self.grid.result(element, attr).tolist()  # plain Python: JSON-safe
+                    results[element, attr] = column
+                values[attr] = column[position]
+            data[eid] = values
         return data
-
-    def _value(self, element: str, attr: str, idx: int) -> Any:
-        key = (element, attr)
-        by_idx = self._results.get(key)
-        if by_idx is None:
-            assert self.grid is not None
-            values = self.grid.result(element, attr).tolist()  # plain Python types: JSON-safe
-            by_idx = self._results[key] = dict(
-                zip(self.grid.net[element].index.tolist(), values, strict=True)
-            )
-        return by_idx[idx]
