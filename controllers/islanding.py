@@ -5,7 +5,8 @@ t + step_s, as every default controller)::
 
     connected --(upstream voltage < vm_lost_pu)--> islanded: open the PCC switch
     islanded: shed loads (lowest priority first) while the battery cannot cover the island
-              without going below its reserve; restore them (highest first) when it can;
+              without going below its reserve; restore them (highest first) when it can,
+              after each has been off for ``min_off_s``;
               trip generators when the battery cannot take their surplus, and restore them
     islanded --(upstream back and |dV|, |d angle| across the PCC within limits)--> connected:
               close the PCC switch, restore every load and generator
@@ -69,6 +70,9 @@ class Islanding(Controller):
         Phase shift from the upstream bus to the island bus (a Dyn5 transformer: 150) [degree].
     margin_frac : float
         Headroom kept when restoring a load, against flapping [0..1].
+    min_off_s : int
+        A shed load stays off at least this long before it is restored in the island, against
+        switching it every step near the reserve [s]; resynchronising restores every load.
     """
 
     pcc_switch: str
@@ -88,6 +92,7 @@ class Islanding(Controller):
     sync_dva_degree: float = 10.0
     pcc_shift_degree: float = 0.0
     margin_frac: float = 0.1
+    min_off_s: int = 3600
     step_s: int = 900
 
     reports = ("islanded", "switching_operations", "loads_shed", "generators_tripped")
@@ -99,12 +104,17 @@ class Islanding(Controller):
             raise ConfigError(f"reserve_soc_frac={self.reserve_soc_frac!r} must be in [0, 1)")
         if not 0.0 <= self.margin_frac < 1.0:
             raise ConfigError(f"margin_frac={self.margin_frac!r} must be in [0, 1)")
+        if isinstance(self.min_off_s, bool) or not (
+            isinstance(self.min_off_s, int) and self.min_off_s >= 0
+        ):
+            raise ConfigError(f"min_off_s={self.min_off_s!r} must be an int >= 0 [s]")
         if not self.vm_lost_pu < self.vm_back_pu:
             raise ConfigError(
                 f"vm_lost_pu={self.vm_lost_pu!r} must be below vm_back_pu={self.vm_back_pu!r}"
             )
         self._islanded = False
         self._shed: list[str] = []  # in shedding order
+        self._shed_at_s: dict[str, int] = {}  # when each shed load went off
         self._tripped: list[str] = []
         self._operations = 0
 
@@ -136,7 +146,7 @@ class Islanding(Controller):
                 self._switch(out, entity, "in_service", True)
             self._shed, self._tripped = [], []
             return out
-        self._balance(seen, out)
+        self._balance(t_s, seen, out)
         return out
 
     def report(self) -> dict[str, Any]:
@@ -158,7 +168,7 @@ class Islanding(Controller):
         dva = (dva + 180.0) % 360.0 - 180.0
         return dvm <= self.sync_dvm_pu and abs(dva) <= self.sync_dva_degree
 
-    def _balance(self, seen: Measurements, out: SetPoints) -> None:
+    def _balance(self, t_s: int, seen: Measurements, out: SetPoints) -> None:
         """Shed or restore one step's worth: keep the battery within power and reserve."""
         dt_h = self.step_s / SECONDS_PER_HOUR
         need_mw = -(seen[self.battery_grid]["p_mw"] or 0.0)  # > 0: the island draws
@@ -174,6 +184,7 @@ class Islanding(Controller):
                 break
             if load not in self._shed and demand[load] > 0:
                 self._shed.append(load)
+                self._shed_at_s[load] = t_s
                 self._switch(out, load, "in_service", False)
                 need_mw -= demand[load]
         for gen in self.generators:
@@ -185,7 +196,11 @@ class Islanding(Controller):
                 self._switch(out, gen, "in_service", False)
                 need_mw += p_gen
         headroom = (1.0 - self.margin_frac) * p_out_max
-        while self._shed and need_mw + demand[self._shed[-1]] <= headroom:
+        while (
+            self._shed
+            and need_mw + demand[self._shed[-1]] <= headroom
+            and t_s - self._shed_at_s[self._shed[-1]] >= self.min_off_s
+        ):
             load = self._shed.pop()
             self._switch(out, load, "in_service", True)
             need_mw += demand[load]

@@ -166,3 +166,32 @@ def test_controller_sheds_lowest_priority_first_and_resynchronises() -> None:
         "low": {"in_service": True},
     }
     assert ctrl.report()["switching_operations"] == 4
+
+
+def test_a_shed_load_stays_off_for_min_off_s_in_the_island() -> None:
+    ctrl = Islanding(
+        pcc_switch="s", upstream="u", island_bus="bi", upstream_bus="bu", battery="b",
+        battery_grid="bg", e_battery_mwh=0.1, loads=["high", "low"], p_battery_max_mw=0.05,
+        reserve_soc_frac=0.2, min_off_s=3600,
+    )  # fmt: skip
+    observed = {e: {a for e2, a in ctrl.observes() if e2 == e} for e, _ in ctrl.observes()}
+
+    def seen(draw: float) -> Measurements:
+        values = {
+            "u": {"vm_pu": 0.0},
+            "bi": {"vm_pu": 1.0, "va_degree": 0.0},
+            "bu": {"vm_pu": 0.0, "va_degree": 0.0},
+            "b": {"soc_frac": 0.9},
+            "bg": {"p_mw": -draw},
+            "high": {"p_mw": 0.03, "p_unserved_mw": 0.0},
+            "low": {"p_mw": 0.0, "p_unserved_mw": 0.02},
+        }
+        return Measurements(values, observed)
+
+    assert ctrl.decide(0, seen(0.0)) == {"s": {"closed": False}}
+    assert ctrl.decide(900, seen(0.06)) == {"low": {"in_service": False}}  # shed at 900 s
+    # 0.02 MW drawn: with "low" back 0.04 MW, within the headroom 0.9 x 0.05 MW (the battery's
+    # limit; its energy above the reserve allows more), but it has been off only 900 s
+    assert ctrl.decide(1800, seen(0.02)) == {}
+    assert ctrl.decide(3600, seen(0.02)) == {}  # off 2700 s
+    assert ctrl.decide(4500, seen(0.02)) == {"low": {"in_service": True}}  # off 3600 s
