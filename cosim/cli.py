@@ -61,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     val.add_argument("--steps", type=int, default=96, help="number of 15-min steps")
     val.add_argument("--processes", action="store_true", help="simulators as OS processes")
     val.add_argument(
-        "--start", default="2016-01-01 00:00:00", help="date and time of the first step (CET)"
+        "--start", help="date and time of the first step, CET (default: 2016-01-01 00:00:00)"
     )
     return parser
 

@@ -48,10 +48,10 @@ def dask_client(workers: int, scheduler: str | None) -> Iterator[Any]:
         try:
             client = Client(scheduler, timeout=f"{CONNECT_TIMEOUT_S}s")
         except (OSError, ValueError, TypeError) as err:
-            failure = str(err)
+            failure: str | None = str(err) or type(err).__name__
         else:
-            failure = ""
-        if failure:
+            failure = None
+        if failure is not None:
             gc.collect()  # the failed Client, now that its error no longer holds it
             raise ConfigError(f"scheduler={scheduler!r}: cannot connect ({failure})")
         with client:

@@ -39,13 +39,15 @@ class Report:
         return all(self.max_abs_diff[a] <= TOLERANCES[a] for a in TOLERANCES)
 
 
-def compare(grid: str, steps: int, processes: bool = False, start: str = DEFAULT_START) -> Report:
-    """Run both from ``start`` and compare; ConfigError for a grid that is not a SimBench code."""
+def compare(grid: str, steps: int, processes: bool = False, start: str | None = None) -> Report:
+    """Run both from ``start`` (None: the scenarios' default) and compare; ConfigError for a
+    grid that is not a SimBench code."""
     import simbench
 
     from cosim.reference import run_pandapower_timeseries
     from simulators.profiles import model
 
+    start = start or DEFAULT_START
     if grid not in simbench.collect_all_simbench_codes():
         raise ConfigError(f"grid={grid!r} is not a SimBench code (see simbench's code list)")
     scenario = load_scenario("grid_profiles")
