@@ -14,7 +14,9 @@ and, without a grid-forming unit, that the energy not served is the island's who
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandapower as pp
@@ -136,15 +138,20 @@ def test_without_grid_forming_unit_the_island_demand_is_not_served(tmp_path: Pat
     assert demand[~outage].sum().sum() == 0.0
 
 
-def test_controller_sheds_lowest_priority_first_and_resynchronises() -> None:
+def _islanding(**options: Any) -> tuple[Islanding, Callable[..., Measurements]]:
+    """An Islanding controller over two loads ("high" 0.03 MW served, "low" 0.02 MW) and a
+    0.1 MWh battery of 0.05 MW, and a maker of its measurements."""
     ctrl = Islanding(
         pcc_switch="s", upstream="u", island_bus="bi", upstream_bus="bu", battery="b",
         battery_grid="bg", e_battery_mwh=0.1, loads=["high", "low"], p_battery_max_mw=0.05,
-        reserve_soc_frac=0.2, pcc_shift_degree=150.0,
+        reserve_soc_frac=0.2, **options,
     )  # fmt: skip
     observed = {e: {a for e2, a in ctrl.observes() if e2 == e} for e, _ in ctrl.observes()}
 
-    def seen(upstream: float, soc: float, draw: float, va_island: float = -150.0) -> Measurements:
+    def seen(
+        upstream: float, soc: float, draw: float, va_island: float = -150.0, low_on: bool = True
+    ) -> Measurements:
+        low = 0.02 if low_on else 0.0  # a shed load reports its demand as unserved
         values = {
             "u": {"vm_pu": upstream},
             "bi": {"vm_pu": 1.0, "va_degree": va_island},
@@ -152,16 +159,21 @@ def test_controller_sheds_lowest_priority_first_and_resynchronises() -> None:
             "b": {"soc_frac": soc},
             "bg": {"p_mw": -draw},
             "high": {"p_mw": 0.03, "p_unserved_mw": 0.0},
-            "low": {"p_mw": 0.02, "p_unserved_mw": 0.0},
+            "low": {"p_mw": low, "p_unserved_mw": 0.02 - low},
         }
         return Measurements(values, observed)
 
+    return ctrl, seen
+
+
+def test_controller_sheds_lowest_priority_first_and_resynchronises() -> None:
+    ctrl, seen = _islanding(pcc_shift_degree=150.0)
     assert ctrl.decide(0, seen(0.0, 0.9, 0.0)) == {"s": {"closed": False}}
     # 0.06 MW drawn > 0.05 MW limit: shed "low" (0.02 MW), which suffices
     assert ctrl.decide(900, seen(0.0, 0.9, 0.06)) == {"low": {"in_service": False}}
     # upstream back but 20 degrees apart: wait; in step: close and restore
-    assert ctrl.decide(1800, seen(1.0, 0.8, 0.04, va_island=-130.0)) == {}
-    assert ctrl.decide(2700, seen(1.0, 0.8, 0.04)) == {
+    assert ctrl.decide(1800, seen(1.0, 0.8, 0.04, va_island=-130.0, low_on=False)) == {}
+    assert ctrl.decide(2700, seen(1.0, 0.8, 0.04, low_on=False)) == {
         "s": {"closed": True},
         "low": {"in_service": True},
     }
@@ -169,29 +181,12 @@ def test_controller_sheds_lowest_priority_first_and_resynchronises() -> None:
 
 
 def test_a_shed_load_stays_off_for_min_off_s_in_the_island() -> None:
-    ctrl = Islanding(
-        pcc_switch="s", upstream="u", island_bus="bi", upstream_bus="bu", battery="b",
-        battery_grid="bg", e_battery_mwh=0.1, loads=["high", "low"], p_battery_max_mw=0.05,
-        reserve_soc_frac=0.2, min_off_s=3600,
-    )  # fmt: skip
-    observed = {e: {a for e2, a in ctrl.observes() if e2 == e} for e, _ in ctrl.observes()}
-
-    def seen(draw: float) -> Measurements:
-        values = {
-            "u": {"vm_pu": 0.0},
-            "bi": {"vm_pu": 1.0, "va_degree": 0.0},
-            "bu": {"vm_pu": 0.0, "va_degree": 0.0},
-            "b": {"soc_frac": 0.9},
-            "bg": {"p_mw": -draw},
-            "high": {"p_mw": 0.03, "p_unserved_mw": 0.0},
-            "low": {"p_mw": 0.0, "p_unserved_mw": 0.02},
-        }
-        return Measurements(values, observed)
-
-    assert ctrl.decide(0, seen(0.0)) == {"s": {"closed": False}}
-    assert ctrl.decide(900, seen(0.06)) == {"low": {"in_service": False}}  # shed at 900 s
+    ctrl, seen = _islanding(min_off_s=3600)
+    assert ctrl.decide(0, seen(0.0, 0.9, 0.0)) == {"s": {"closed": False}}
+    shed = ctrl.decide(900, seen(0.0, 0.9, 0.06))
+    assert shed == {"low": {"in_service": False}}  # shed at 900 s
     # 0.02 MW drawn: with "low" back 0.04 MW, within the headroom 0.9 x 0.05 MW (the battery's
     # limit; its energy above the reserve allows more), but it has been off only 900 s
-    assert ctrl.decide(1800, seen(0.02)) == {}
-    assert ctrl.decide(3600, seen(0.02)) == {}  # off 2700 s
-    assert ctrl.decide(4500, seen(0.02)) == {"low": {"in_service": True}}  # off 3600 s
+    assert ctrl.decide(1800, seen(0.0, 0.9, 0.02, low_on=False)) == {}
+    assert ctrl.decide(3600, seen(0.0, 0.9, 0.02, low_on=False)) == {}  # off 2700 s
+    assert ctrl.decide(4500, seen(0.0, 0.9, 0.02, low_on=False)) == {"low": {"in_service": True}}
