@@ -1,7 +1,8 @@
 """The ``cosim`` command line: list, config, run, sweep, validate.
 
 Exit codes: 0 done, 1 the simulation failed (for ``sweep``: at least one run failed), 2 bad
-input (one message, no traceback).
+input (one message, no traceback), 128 + the signal's number when SIGINT (130) or SIGTERM (143)
+interrupted the run (``run`` records ``interrupted`` in the manifest first).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import signal
 import sys
 import warnings
 from collections.abc import Callable, Sequence
@@ -18,6 +20,7 @@ from typing import Any
 from cosim.errors import ConfigError, CosimError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_SIGNAL_BASE = 128  # + the signal's number: 130 SIGINT, 143 SIGTERM (the shells' convention)
 
 
 def quiet_logging() -> None:
@@ -122,6 +125,12 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
         help="longest wait for a simulator in its own process or on another host to answer a"
         " step (default: cosim.runner.run's step_timeout_s, 60)",
     )
+    parser.add_argument(
+        "--flush-s",
+        metavar="SECONDS",
+        help="longest wall time between writes of the recorded steps, the most a killed run"
+        " loses (default: cosim.results.DEFAULT_FLUSH_S, 10)",
+    )
 
 
 def _seconds(option: str, text: str) -> float:
@@ -142,14 +151,27 @@ def _run(scenario_ref: str, args: argparse.Namespace) -> int:
 
     scenario = load_scenario(scenario_ref)
     cfg = make_config(scenario.config_class, args.overrides)
-    given = args.step_timeout_s
-    timeout = {} if given is None else {"step_timeout_s": _seconds("--step-timeout-s", given)}
+    options = {
+        key: _seconds(option, given)
+        for key, option, given in (
+            ("step_timeout_s", "--step-timeout-s", args.step_timeout_s),
+            ("flush_s", "--flush-s", args.flush_s),
+        )
+        if given is not None
+    }
     outcome = runner.run(
-        scenario, cfg, args.out, processes=args.processes, progress=not args.quiet, **timeout
+        scenario, cfg, args.out, processes=args.processes, progress=not args.quiet, **options
     )
     if not args.quiet:
         print(summary.render(outcome))
         print(f"full KPIs and plots: cosim report {outcome.out_dir}")
+    if outcome.signum is not None:
+        print(
+            f"cosim: run {outcome.error}\n       results of the {outcome.steps_done}"
+            f" finished steps are in {outcome.out_dir}",
+            file=sys.stderr,
+        )
+        return EXIT_SIGNAL_BASE + outcome.signum
     if outcome.status != "completed":
         print(
             f"cosim: run failed: {outcome.error}\n       results of the "
@@ -248,7 +270,7 @@ def _guarded(action: Callable[[], int]) -> int:
         return EXIT_FAILED
     except KeyboardInterrupt:
         print("cosim: interrupted", file=sys.stderr)
-        return EXIT_FAILED
+        return EXIT_SIGNAL_BASE + signal.SIGINT
 
 
 def main(argv: Sequence[str] | None = None) -> int:

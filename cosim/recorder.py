@@ -2,7 +2,8 @@
 
 Connect any entity's attributes to its one ``Recorder`` entity (``any_inputs``); each step's
 values go to a :class:`cosim.results.ChunkWriter` under the source's full id
-(``Grid-0.bus_12``). ``finalize`` writes what is buffered, also when the run failed.
+(``Grid-0.bus_12``), which writes them at least every ``flush_s`` seconds of wall time.
+``finalize`` writes what is buffered, also when the run failed.
 """
 
 from __future__ import annotations
@@ -15,15 +16,16 @@ import numpy as np
 from mosaik_api_v3.types import CreateResult, InputData, Meta, OutputData, OutputRequest
 from tqdm import tqdm
 
-from cosim.errors import ConfigError
-from cosim.results import ChunkWriter
+from cosim.errors import ConfigError, SimulationError
+from cosim.results import DEFAULT_CHUNK_VALUES, DEFAULT_FLUSH_S, ChunkWriter
 from cosim.simapi import model_meta, parse_params, sim_meta
 
 RECORDER_EID = "recorder"
 RECORDER_PARAMS: dict[str, Any] = {
     "out_dir": "",
     "step_s": 900,
-    "chunk_values": 2_000_000,
+    "chunk_values": DEFAULT_CHUNK_VALUES,
+    "flush_s": DEFAULT_FLUSH_S,
     "progress_steps": 0,
     "progress_desc": "",
 }
@@ -44,13 +46,14 @@ class RecorderSim(mosaik_api_v3.Simulator):
 
     def init(self, sid: str, time_resolution: float = 1.0, **sim_params: Any) -> Meta:
         """Sim params: ``out_dir`` (the run's folder), ``step_s`` [s], ``chunk_values`` (values
-        per Parquet part), ``progress_steps`` (> 0 shows a progress bar over that many steps),
-        ``progress_desc`` (its label)."""
+        per Parquet part), ``flush_s`` (longest wall time between writes [s]),
+        ``progress_steps`` (> 0 shows a progress bar over that many steps), ``progress_desc``
+        (its label)."""
         params = parse_params(sim_params, RECORDER_PARAMS, "recorder")
         out_dir, chunk_values = params["out_dir"], params["chunk_values"]
         if not out_dir:
             raise ConfigError("out_dir='' must name the run's output folder")
-        self.writer = ChunkWriter(Path(out_dir), chunk_values)
+        self.writer = ChunkWriter(Path(out_dir), chunk_values, float(params["flush_s"]))
         self.step_s = params["step_s"]
         self._progress = (params["progress_steps"], params["progress_desc"])
         return self.meta
@@ -84,7 +87,10 @@ class RecorderSim(mosaik_api_v3.Simulator):
         for attr, sources in received.items():
             for src, value in sources.items():
                 values[index[src, attr]] = np.nan if value is None else value
-        self.writer.add(time, values)
+        try:
+            self.writer.add(time, values)
+        except OSError as err:
+            raise _unwritable(self.writer, err) from None
         if self.bar is not None:
             self.bar.update()
         return time + self.step_s
@@ -96,4 +102,15 @@ class RecorderSim(mosaik_api_v3.Simulator):
         if self.bar is not None:
             self.bar.close()
         if self.writer is not None:
-            self.writer.close()
+            try:
+                self.writer.close()
+            except OSError as err:
+                raise _unwritable(self.writer, err) from None
+
+
+def _unwritable(writer: ChunkWriter, err: OSError) -> SimulationError:
+    """A full disk or a file-size limit, in one line; what was written before stays."""
+    return SimulationError(
+        f"results could not be written to {str(writer.folder)!r}: {err.strerror or err}"
+        f" (errno {err.errno}); the steps written before are kept"
+    )

@@ -1,8 +1,12 @@
 """Run a scenario: build its world, run it, and leave a results folder that says how it went.
 
-The manifest is written before the first step (status ``running``) and rewritten at the end
-(``completed`` or ``failed`` with the error), after the recorder has flushed: a run that fails
-at step N leaves steps 0..N-1 readable.
+The run holds an exclusive lock on its folder (:class:`cosim.endings.FolderLock`). The manifest
+is written before the first step (status ``running``) and rewritten at the end, after the
+recorder has flushed: ``completed``; ``failed`` with the error (a simulator that raised or
+died, a full disk, a file-size limit, ``sys.exit`` or any exception in the scenario's build);
+or ``interrupted`` by SIGINT or SIGTERM, with the steps done. A run that stops at step N
+leaves steps 0..N-1 readable; one killed outright (SIGKILL) leaves ``running`` and every step
+recorded up to ``flush_s`` seconds before the kill (:mod:`cosim.results`).
 
 Every simulator is guarded (:mod:`cosim.coupling.guard`): a failure while running names the
 simulator, the call and the step, also in the manifest (``failure``), and a simulator in its
@@ -14,7 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import math
+import os
 import time
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,17 +30,17 @@ from pathlib import Path
 from typing import Any
 
 import mosaik
-import pyarrow.compute as pc
-import pyarrow.dataset as ds
 from loguru import logger
 from mosaik.exceptions import ScenarioError
 from mosaik_api_v3.connection import RemoteException
 
-from cosim import manifest
+from cosim import lifeline, manifest
 from cosim.config import RunConfig, as_dict
 from cosim.coupling import DEFAULT_STEP_TIMEOUT_S, SimulatorFailure, Timeouts, guard
+from cosim.coupling.guard import reap, tracked_of
+from cosim.endings import RESERVE_FILE, FolderLock, Interrupted, StopSignals
 from cosim.errors import ConfigError, CosimError, SimulationError
-from cosim.results import SCHEMA, parts
+from cosim.results import DEFAULT_FLUSH_S, parts, steps_in
 from cosim.scenario import Builder, Scenario, sim_config
 
 # keep the simulators up after the run: the runner shuts the world down itself, also after a
@@ -48,11 +55,12 @@ class RunOutcome:
     """How a run ended."""
 
     out_dir: Path
-    status: str  # "completed" or "failed"
+    status: str  # "completed", "failed" or "interrupted"
     steps_done: int
     build_s: float  # starting simulators, creating entities, connecting [s]
     run_s: float  # the steps [s]
     error: str | None = None
+    signum: int | None = None  # the signal that interrupted the run
 
 
 def default_out_dir(scenario: str) -> Path:
@@ -97,14 +105,8 @@ def _remote_error(err: RemoteException) -> CosimError:
 
 
 def steps_on_disk(out_dir: Path) -> int:
-    """Number of distinct steps whose results are in the folder."""
-    files = parts(out_dir)
-    if not files:
-        return 0
-    table = ds.dataset([str(f) for f in files], format="parquet", schema=SCHEMA).to_table(
-        columns=["t_s"]
-    )
-    return int(pc.count_distinct(table.column("t_s")).as_py())  # no Python set of 7M values
+    """Number of steps whose results are in the folder (see :func:`cosim.results.steps_in`)."""
+    return steps_in(out_dir)
 
 
 def run(
@@ -114,33 +116,65 @@ def run(
     processes: bool = False,
     progress: bool = True,
     step_timeout_s: float = DEFAULT_STEP_TIMEOUT_S,
+    flush_s: float = DEFAULT_FLUSH_S,
 ) -> RunOutcome:
     """Build and run ``scenario`` with ``cfg``; results go to ``out_dir``.
 
-    Raises ConfigError when the scenario cannot be built (nothing ran). A failure while running
-    is returned as ``status="failed"`` with the error; the folder keeps every finished step.
+    Raises ConfigError when the scenario cannot be built or the folder cannot be used (in use
+    by another run, a file, not writable, holds results), SimulationError when the build fails
+    otherwise (``sys.exit``, an exception of the scenario's code); the manifest says so too.
+    A failure while running is returned as ``status="failed"`` with the error, SIGINT or
+    SIGTERM as ``status="interrupted"``; the folder keeps every finished step.
     ``step_timeout_s`` bounds each step and get_data answer of a simulator in its own process
-    or on another host [s].
+    or on another host [s]; ``flush_s`` is the longest wall time between writes of the
+    recorded steps [s], the most a SIGKILL can lose.
     """
+    if not (isinstance(flush_s, int | float) and math.isfinite(flush_s) and flush_s > 0):
+        raise ConfigError(f"flush_s={flush_s!r} must be a positive number of seconds")
     timeouts = Timeouts(step_s=step_timeout_s)
     out_dir = Path(out_dir) if out_dir is not None else default_out_dir(scenario.name)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    if parts(out_dir):
-        raise ConfigError(f"out={str(out_dir)!r} already holds results; choose an empty folder")
-    record: dict[str, Any] = {
-        "scenario": scenario.name,
-        "config": as_dict(cfg),
-        "seed": cfg.seed,
-        "start": cfg.start,
-        "step_s": cfg.step_s,
-        "steps": cfg.steps,
-        "processes": processes,
-        "step_timeout_s": step_timeout_s,
-        "versions": manifest.versions(),
-        "started_at": manifest.now(),
-        "status": "running",
-    }
-    manifest.write(out_dir, record)
+    started_at = manifest.now()
+    lock = FolderLock(out_dir, f"pid {os.getpid()}, started {started_at}")
+    try:
+        if parts(out_dir):
+            raise ConfigError(f"out={str(out_dir)!r} already holds results; choose an empty folder")
+        record: dict[str, Any] = {
+            "scenario": scenario.name,
+            "config": as_dict(cfg),
+            "seed": cfg.seed,
+            "start": cfg.start,
+            "step_s": cfg.step_s,
+            "steps": cfg.steps,
+            "processes": processes,
+            "step_timeout_s": step_timeout_s,
+            "flush_s": flush_s,
+            "versions": manifest.versions(),
+            "started_at": started_at,
+            "pid": os.getpid(),
+            "status": "running",
+        }
+        manifest.write(out_dir, record)
+        os.environ[lifeline.PARENT_ENV] = str(os.getpid())  # cosim's children die with us
+        with StopSignals() as stop:
+            return _run(
+                scenario, cfg, out_dir, processes, progress, timeouts, flush_s, record, stop
+            )
+    finally:
+        lock.release()
+
+
+def _run(
+    scenario: Scenario,
+    cfg: RunConfig,
+    out_dir: Path,
+    processes: bool,
+    progress: bool,
+    timeouts: Timeouts,
+    flush_s: float,
+    record: dict[str, Any],
+    stop: StopSignals,
+) -> RunOutcome:
+    """Build, run and close the world; the manifest says how it ended."""
     world = mosaik.World(
         sim_config(processes),  # type: ignore[arg-type]
         skip_greetings=True,
@@ -148,53 +182,133 @@ def run(
     )
     guard(world, timeouts)
     t0 = time.perf_counter()
+    try:
+        _build(world, scenario, cfg, out_dir, progress, flush_s)
+    except Interrupted:
+        stop.closing()
+        reap(world)
+        return _close(out_dir, record, "", None, 0.0, 0.0, stop)
+    except BaseException as err:
+        stop.closing()
+        reap(world)
+        reason = _build_error(scenario, err)
+        _end(out_dir, record, status="failed", error=f"build: {reason}", steps_done=0)
+        if isinstance(err, ConfigError):
+            raise
+        raise SimulationError(f"scenario {scenario.name!r}, build: {reason}") from None
+    t1 = time.perf_counter()
     error: str | None = None
     failure: dict[str, Any] | None = None
-    try:
-        _build(world, scenario, cfg, out_dir, progress)
-    except Exception as err:
-        record.update(status="failed", error=f"build: {err}", ended_at=manifest.now(), steps_done=0)
-        manifest.write(out_dir, record)
-        raise
-    t1 = time.perf_counter()
     with _mosaik_errors() as logged:  # only around the run: mosaik logs what it does not raise
+        stop.running(world.loop)
         try:
             world.run(until=cfg.until_s, print_progress=False, **_KEEP_OPEN)
+        except asyncio.CancelledError:
+            if stop.signum is None:
+                error = "the run was cancelled"
         except RemoteException as err:
             error = str(_remote_error(err))
         except CosimError as err:
             error = str(err)
             if isinstance(err, SimulatorFailure):
                 failure = err.as_dict()
-        except Exception as err:  # a simulator's own failure: keep it, say what it was
+        except (Exception, SystemExit) as err:  # a simulator's own failure: say what it was
             error = f"{type(err).__name__}: {err}"
         finally:
-            if error is not None:
-                _cancel_waiting(world)
-            world.shutdown()  # runs every finalize: the recorder writes its last chunk
+            stop.closing()
+            _cancel_waiting(world)
+            stop_error = _shutdown(world)
+            error = error or stop_error
     if error is None and logged:
         error = "; ".join(logged)
-    build_s, run_s = t1 - t0, time.perf_counter() - t1
+    return _close(out_dir, record, error, failure, t1 - t0, time.perf_counter() - t1, stop)
+
+
+def _shutdown(world: mosaik.World) -> str | None:
+    """Stop every simulator (each finalize runs: the recorder writes its last part), kill
+    what is left of their processes; the first error of a finalize, if any."""
+    try:
+        world.shutdown()
+    except Exception as err:
+        return f"shutdown: {type(err).__name__}: {err}"
+    finally:
+        reap(world)
+    errors = tracked_of(world).stop_errors
+    return errors[0] if errors else None
+
+
+def _close(
+    out_dir: Path,
+    record: dict[str, Any],
+    error: str | None,
+    failure: dict[str, Any] | None,
+    build_s: float,
+    run_s: float,
+    stop: StopSignals,
+) -> RunOutcome:
+    """Count the steps on disk and write the final manifest."""
     steps_done = steps_on_disk(out_dir)
-    if error is None and steps_done < cfg.steps:
-        error = f"the run stopped after {steps_done} of {cfg.steps} steps"
-    status = "failed" if error else "completed"
-    record.update(
+    steps = record["steps"]
+    if stop.signum is not None and not error and steps_done < steps:
+        status, error = (
+            "interrupted",
+            f"interrupted by {stop.name} after {steps_done} of {steps} steps",
+        )
+    elif error is None and steps_done < steps:
+        status, error = "failed", f"the run stopped after {steps_done} of {steps} steps"
+    else:
+        status = "failed" if error else "completed"
+    _end(
+        out_dir,
+        record,
         status=status,
         error=error,
         failure=failure,
+        signal=stop.name or None,
         steps_done=steps_done,
-        ended_at=manifest.now(),
         build_s=round(build_s, 3),
         run_s=round(run_s, 3),
         checksums=manifest.checksums(out_dir),
     )
-    manifest.write(out_dir, record)
-    return RunOutcome(out_dir, status, steps_done, build_s, run_s, error)
+    signum = stop.signum if status == "interrupted" else None
+    return RunOutcome(out_dir, status, steps_done, build_s, run_s, error, signum)
+
+
+def _end(out_dir: Path, record: dict[str, Any], **ending: Any) -> None:
+    """Write the final manifest (in the space the lock reserved); a disk that refuses it is
+    one clear error."""
+    record.update(ending, ended_at=manifest.now())
+    (out_dir / RESERVE_FILE).unlink(missing_ok=True)
+    try:
+        manifest.write(out_dir, record)
+    except OSError as err:
+        raise SimulationError(
+            f"the run ended {record['status']} ({record.get('error')}), but its manifest could"
+            f" not be written: {err.strerror or err}; {out_dir / 'manifest.json'} still says"
+            " 'running'"
+        ) from None
+
+
+def _build_error(scenario: Scenario, err: BaseException) -> str:
+    """One line for a failed build: the error, and for the scenario's own code where."""
+    if isinstance(err, CosimError):
+        return str(err)
+    if isinstance(err, SystemExit):
+        return f"the scenario called sys.exit({err.code!r})"
+    where = ""
+    frames = traceback.extract_tb(err.__traceback__)
+    if frames:
+        where = f" (at {frames[-1].filename}:{frames[-1].lineno})"
+    return f"{type(err).__name__}: {err}{where}"
 
 
 def _build(
-    world: mosaik.World, scenario: Scenario, cfg: RunConfig, out_dir: Path, progress: bool
+    world: mosaik.World,
+    scenario: Scenario,
+    cfg: RunConfig,
+    out_dir: Path,
+    progress: bool,
+    flush_s: float,
 ) -> None:
     """Start the recorder and let the scenario build; build errors become ConfigError."""
     try:
@@ -202,6 +316,7 @@ def _build(
             "Recorder",
             out_dir=str(out_dir),
             step_s=cfg.step_s,
+            flush_s=flush_s,
             progress_steps=cfg.steps if progress else 0,
             progress_desc=scenario.name,
         )

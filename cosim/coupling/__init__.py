@@ -43,6 +43,7 @@ from cosim.coupling.guard import (
     Timeouts,
     guard,
     timeouts_of,
+    tracked_of,
 )
 from cosim.errors import ConfigError, SimulationError
 from cosim.units import KW_PER_MW
@@ -373,7 +374,7 @@ def couple(
     timeouts = timeouts_of(world)
     if timeout_s is not None:
         timeouts = Timeouts(timeout_s, timeouts.build_s, timeouts.connect_wait_s)
-    world.sim_config[name] = GuardedStarter(entry, timeouts)
+    world.sim_config[name] = GuardedStarter(entry, timeouts, tracked_of(world))
     how = next(f"{k}={entry[k]!r}" for k in STARTER_KEYS if k in entry)
     try:
         return world.start(name, **sim_params)

@@ -2,7 +2,9 @@
 
 import sys
 
+from cosim import lifeline
 from cosim.coupling import main
 
 if __name__ == "__main__":
+    lifeline.bind()  # dies with the process that started it (a shell, a run)
     sys.exit(main())

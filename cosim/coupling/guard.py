@@ -11,14 +11,22 @@
   ``Timeouts.step_s`` (``timeout``) fails the same way, and is stopped;
 - a simulator in the scenario's own process blocks that process while it runs: no timeout can
   stop it; run it as a process (``cmd``) to bound it.
+
+Every ``cmd`` simulator starts through :mod:`cosim.lifeline` (it dies with the run, also on
+SIGKILL, in its own process group); :func:`reap` kills what is left of those groups when the
+run ends. Stopping a simulator that died, or whose ``finalize`` raised, does not stop the
+shutdown of the others: the failure is kept in :attr:`Tracked.stop_errors`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import signal
 import weakref
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import mosaik
@@ -27,6 +35,7 @@ from mosaik.proxies import BaseProxy
 from mosaik.starters import ConnectStarter, Starter, get_starter_from_starter_config
 from mosaik_api_v3.connection import EndOfRequests, RemoteException
 
+from cosim import lifeline
 from cosim.errors import ConfigError, SimulationError
 
 DEFAULT_STEP_TIMEOUT_S = 60.0
@@ -56,6 +65,14 @@ class Timeouts:
                 raise ConfigError(f"timeout {name}={value!r} must be a number > 0 [s]")
 
 
+@dataclass
+class Tracked:
+    """What a guarded world started and what went wrong while stopping it."""
+
+    pids: list[int] = field(default_factory=list)  # each leads its own process group
+    stop_errors: list[str] = field(default_factory=list)
+
+
 class SimulatorFailure(SimulationError):
     """A simulator failed while the world ran: it raised, died, hung or answered garbage."""
 
@@ -72,9 +89,12 @@ class SimulatorFailure(SimulationError):
 class GuardedProxy(BaseProxy):
     """mosaik's proxy of one simulator, with bounded answers and failures that say where."""
 
-    def __init__(self, inner: BaseProxy, sid: str, timeouts: Timeouts) -> None:
+    def __init__(
+        self, inner: BaseProxy, sid: str, timeouts: Timeouts, tracked: Tracked | None = None
+    ) -> None:
         super().__init__()
         self._inner, self._sid, self._timeouts = inner, sid, timeouts
+        self._tracked = tracked or Tracked()
         self._channel = getattr(inner, "_channel", None)  # None: in the scenario's process
         self._t_s: int | None = None
 
@@ -115,22 +135,26 @@ class GuardedProxy(BaseProxy):
         timeout_s = self._timeouts.step_s if method in RUN_METHODS else self._timeouts.build_s
         receiver = getattr(self._channel, "_receiver_task", None)
         if receiver is not None and receiver.done():
-            raise self._broken(method, receiver)
+            raise await self._broken(method, receiver)
         call = asyncio.ensure_future(self._inner.send(request))
         waiting = {call} if receiver is None else {call, receiver}
-        done, _ = await asyncio.wait(waiting, timeout=timeout_s, return_when="FIRST_COMPLETED")
+        try:
+            done, _ = await asyncio.wait(waiting, timeout=timeout_s, return_when="FIRST_COMPLETED")
+        except asyncio.CancelledError:  # the run was interrupted: no one waits for the answer
+            call.cancel()
+            raise
         if call in done:
             return call.result()
         call.cancel()
         if receiver is not None and receiver in done:
-            raise self._broken(method, receiver)
+            raise await self._broken(method, receiver)
         raise self._failure(method, "timeout", f"no answer within {timeout_s:g} s")
 
-    def _broken(self, method: str, receiver: asyncio.Task[Any]) -> SimulatorFailure:
+    async def _broken(self, method: str, receiver: asyncio.Task[Any]) -> SimulatorFailure:
         """The failure when the channel's reader stopped: garbage, or the other end closed."""
         err = None if receiver.cancelled() else receiver.exception()
-        if err is None:
-            return self._failure(method, "died", "closed its connection")
+        if err is None or isinstance(err, ConnectionError | asyncio.IncompleteReadError):
+            return self._failure(method, "died", await self._closed())
         return self._failure(
             method, "garbage", f"sent a message that is not mosaik protocol: {_short(err)}"
         )
@@ -173,9 +197,28 @@ class GuardedProxy(BaseProxy):
         try:
             await asyncio.wait_for(self._inner.stop(), STOP_TIMEOUT_S)
         except TimeoutError:
-            process = getattr(self._inner, "_process", None)
-            if process is not None:
+            self._kill()
+        except (ConnectionClosedError, ConnectionError, asyncio.IncompleteReadError):
+            await self._close_dead()  # it died: nothing to stop, only the connection to close
+        except Exception as err:  # e.g. the recorder's last write: keep it, stop the others
+            self._tracked.stop_errors.append(f"simulator {self._sid!r}, stop: {_short(err, 300)}")
+
+    def _kill(self) -> None:
+        process = getattr(self._inner, "_process", None)
+        if process is not None:
+            with contextlib.suppress(ProcessLookupError):
                 process[0].kill()
+
+    async def _close_dead(self) -> None:
+        """Close the channel of a simulator that died and end its reader task."""
+        self._kill()
+        channel = self._channel
+        with contextlib.suppress(Exception):
+            await channel.close()  # type: ignore[union-attr]
+        reader = getattr(self._inner, "_reader_task", None)
+        if reader is not None:
+            reader.cancel()
+            await asyncio.gather(reader, return_exceptions=True)
 
     def _garbled(self) -> bool:
         receiver = getattr(self._channel, "_receiver_task", None)
@@ -215,14 +258,19 @@ class GuardedStarter(Starter):
     ``timeouts.connect_wait_s`` (its server may still be starting).
     """
 
-    def __init__(self, entry: Mapping[str, Any] | Starter, timeouts: Timeouts) -> None:
+    def __init__(
+        self, entry: Mapping[str, Any] | Starter, timeouts: Timeouts, tracked: Tracked | None = None
+    ) -> None:
         self.entry, self.timeouts = entry, timeouts
+        self.tracked = tracked or Tracked()
         self.api_version = (
             entry.api_version if isinstance(entry, Starter) else entry.get("api_version")
         )
 
     async def start(self, sim_id: str, mosaik_remote: Any, mosaik_config: Any) -> BaseProxy:
         entry = self.entry
+        if isinstance(entry, Mapping) and "cmd" in entry:  # dies with the run, own group
+            entry = {**entry, "cmd": lifeline.wrap(entry["cmd"])}
         inner = entry if isinstance(entry, Starter) else get_starter_from_starter_config(entry)  # type: ignore[arg-type]
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timeouts.connect_wait_s
@@ -234,7 +282,10 @@ class GuardedStarter(Starter):
                 if not isinstance(inner, ConnectStarter) or loop.time() > deadline:
                     raise
                 await asyncio.sleep(0.1)
-        return GuardedProxy(proxy, sim_id, self.timeouts)
+        process = getattr(proxy, "_process", None)
+        if process is not None:
+            self.tracked.pids.append(process[0].pid)
+        return GuardedProxy(proxy, sim_id, self.timeouts, self.tracked)
 
     @classmethod
     def from_starter_config(cls, starter_config: Any) -> Starter | None:
@@ -242,6 +293,19 @@ class GuardedStarter(Starter):
 
 
 _TIMEOUTS: weakref.WeakKeyDictionary[Any, Timeouts] = weakref.WeakKeyDictionary()
+_TRACKED: weakref.WeakKeyDictionary[Any, Tracked] = weakref.WeakKeyDictionary()
+
+
+def tracked_of(world: mosaik.World) -> Tracked:
+    """What the guarded simulators of ``world`` started (see :class:`Tracked`)."""
+    return _TRACKED.setdefault(world, Tracked())
+
+
+def reap(world: mosaik.World) -> None:
+    """SIGKILL the process group of every ``cmd`` simulator ``world`` started, if any is left."""
+    for pid in tracked_of(world).pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
 
 
 def timeouts_of(world: mosaik.World) -> Timeouts:
@@ -253,7 +317,8 @@ def guard(world: mosaik.World, timeouts: Timeouts | None = None) -> None:
     """Guard every simulator of ``world``'s sim config; :func:`couple` guards later ones."""
     timeouts = timeouts or Timeouts()
     _TIMEOUTS[world] = timeouts
+    tracked = tracked_of(world)
     config = world.sim_config
     for name, entry in list(config.items()):
         if not isinstance(entry, GuardedStarter):
-            config[name] = GuardedStarter(entry, timeouts)
+            config[name] = GuardedStarter(entry, timeouts, tracked)

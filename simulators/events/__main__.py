@@ -2,7 +2,9 @@
 
 import mosaik_api_v3
 
+from cosim import lifeline
 from simulators.events.sim import EventsSim
 
 if __name__ == "__main__":
+    lifeline.bind()  # dies with the run that started it
     mosaik_api_v3.start_simulation(EventsSim(), "cosim events simulator")

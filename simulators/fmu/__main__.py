@@ -2,7 +2,9 @@
 
 import mosaik_api_v3
 
+from cosim import lifeline
 from simulators.fmu.sim import FMUSim
 
 if __name__ == "__main__":
+    lifeline.bind()  # dies with the run that started it
     mosaik_api_v3.start_simulation(FMUSim(), "cosim FMU adapter (FMI 2.0 co-simulation)")
