@@ -155,32 +155,29 @@ def run(
         }
         manifest.write(out_dir, record)
         os.environ[lifeline.PARENT_ENV] = str(os.getpid())  # cosim's children die with us
+        world = mosaik.World(
+            sim_config(processes),  # type: ignore[arg-type]
+            skip_greetings=True,
+            configure_logging=False,
+        )
+        guard(world, timeouts)
         with StopSignals() as stop:
-            return _run(
-                scenario, cfg, out_dir, processes, progress, timeouts, flush_s, record, stop
-            )
+            return _run(world, scenario, cfg, out_dir, progress, flush_s, record, stop)
     finally:
         lock.release()
 
 
 def _run(
+    world: mosaik.World,
     scenario: Scenario,
     cfg: RunConfig,
     out_dir: Path,
-    processes: bool,
     progress: bool,
-    timeouts: Timeouts,
     flush_s: float,
     record: dict[str, Any],
     stop: StopSignals,
 ) -> RunOutcome:
     """Build, run and close the world; the manifest says how it ended."""
-    world = mosaik.World(
-        sim_config(processes),  # type: ignore[arg-type]
-        skip_greetings=True,
-        configure_logging=False,
-    )
-    guard(world, timeouts)
     t0 = time.perf_counter()
     try:
         _build(world, scenario, cfg, out_dir, progress, flush_s)
@@ -191,7 +188,7 @@ def _run(
     except BaseException as err:
         stop.closing()
         reap(world)
-        reason = _build_error(scenario, err)
+        reason = _build_error(err)
         _end(out_dir, record, status="failed", error=f"build: {reason}", steps_done=0)
         if isinstance(err, ConfigError):
             raise
@@ -289,7 +286,7 @@ def _end(out_dir: Path, record: dict[str, Any], **ending: Any) -> None:
         ) from None
 
 
-def _build_error(scenario: Scenario, err: BaseException) -> str:
+def _build_error(err: BaseException) -> str:
     """One line for a failed build: the error, and for the scenario's own code where."""
     if isinstance(err, CosimError):
         return str(err)

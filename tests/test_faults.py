@@ -294,7 +294,7 @@ def test_load_of_a_run_that_failed_in_its_first_step_is_empty(tmp_path, monkeypa
     data = results.load(outcome.out_dir)
     assert data.empty and data.index.name == "t_s"
     assert data.columns.names == ["entity", "attr"]
-    with pytest.raises(ConfigError, match="holds no results.parquet"):
+    with pytest.raises(ConfigError, match=r"holds no results\.parquet"):
         results.load(tmp_path)  # not a run folder at all: still an error
 
 
@@ -342,10 +342,14 @@ def test_flush_times_do_not_change_the_bytes(tmp_path):
             writer.add(k, np.array([k / 10]))
         writer.close()
     never, always = _files(tmp_path / "never"), _files(tmp_path / "always")
-    assert [f.name for f in never] == [f.name for f in always] == [
-        "part-00000.parquet",
-        "part-00001.parquet",
-    ]
+    assert (
+        [f.name for f in never]
+        == [f.name for f in always]
+        == [
+            "part-00000.parquet",
+            "part-00001.parquet",
+        ]
+    )
     assert [f.read_bytes() for f in never] == [f.read_bytes() for f in always]
 
 
