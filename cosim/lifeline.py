@@ -1,13 +1,14 @@
 """Child processes die with the run that started them, also when the run gets SIGKILL.
 
-A leaf module (standard library only): every cosim child entry point calls :func:`bind` first
-thing, and a guarded world starts every ``cmd`` simulator through ``python -m cosim.lifeline
-PARENT_PID COMMAND...`` (:func:`wrap`), which binds and then executes the command in its place.
+A leaf module (standard library only): a guarded world starts every ``cmd`` simulator through
+``python -m cosim.lifeline PARENT_PID COMMAND...`` (:func:`wrap`), which binds and then
+executes the command in its place, and every cosim child entry point (``python -m
+simulators.X``, ``python -m controllers``, ``python -m cosim.coupling``) calls :func:`bind`
+first thing, so it is bound also when a run starts it some other way.
 
 - :func:`bind` asks Linux to SIGKILL this process when its parent dies (``PR_SET_PDEATHSIG``),
-  then checks that the parent is still the one that started it (``COSIM_PARENT_PID``, or the
-  pid given to the launcher): a parent that died before the request was made leaves no one to
-  send the signal, so the child exits at once.
+  then checks that the parent is still the one that started it: a parent that died before the
+  request was made leaves no one to send the signal, so the child exits at once.
 - The launcher also puts the command in its own process group: a Ctrl-C in the terminal
   reaches only the run, which stops its simulators itself, and the run can kill the group
   (the simulator and anything it started) when it ends.
@@ -37,23 +38,25 @@ def _set_parent_death_signal(signum: int) -> bool:
 
 
 def bind(parent_pid: int | None = None) -> None:
-    """Die with the parent: SIGKILL on its death; exit now if it is already gone.
+    """Die with the run: SIGKILL on the parent's death; exit now if the run is already gone.
 
-    ``parent_pid``: the pid of the process that must be the parent (the launcher's case).
-    Without it, ``COSIM_PARENT_PID``, when set, names the run, which must still be alive (it
-    may be a grandparent: a simulator can start its own helpers). Without either, only the
-    parent-death signal is set.
+    ``parent_pid``: the pid that must be the parent (the launcher's case). Without it, only a
+    process started under a cosim run binds: ``COSIM_PARENT_PID`` names the run, which must
+    still be alive (it may be a grandparent: a simulator can start helpers of its own). A
+    simulator started by hand or by another program (no ``COSIM_PARENT_PID``) is left alone,
+    so ``nohup python -m cosim.coupling serve ...`` outlives its shell.
     """
+    if parent_pid is None:
+        given = os.environ.get(PARENT_ENV, "")
+        if not given.isdigit():
+            return
+    run_pid = parent_pid if parent_pid is not None else int(given)
     if not _set_parent_death_signal(signal.SIGKILL):
         return
-    if parent_pid is not None:
-        gone = os.getppid() != parent_pid
-    else:
-        given = os.environ.get(PARENT_ENV, "")
-        parent_pid = int(given) if given.isdigit() else None
-        gone = parent_pid is not None and not _alive(parent_pid)
+    # checked after the request, so no death can fall between the check and the request
+    gone = os.getppid() != run_pid if parent_pid is not None else not _alive(run_pid)
     if gone:
-        sys.exit(f"cosim: the run that started this process (pid {parent_pid}) has ended")
+        sys.exit(f"cosim: the run that started this process (pid {run_pid}) has ended")
 
 
 def _alive(pid: int) -> bool:

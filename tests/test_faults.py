@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cosim import results, runner
+from cosim import lifeline, results, runner
 from cosim.cli import EXIT_BAD_INPUT, EXIT_FAILED, main
 from cosim.config import make_config
 from cosim.endings import LOCK_FILE
@@ -380,3 +380,21 @@ def test_lock_file_names_the_holder(tmp_path):
         results.MANIFEST,
         results.RESULTS_DIR,
     ]  # the reserve is gone
+
+
+def _bind(env_pid: str | None, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != lifeline.PARENT_ENV}
+    if env_pid is not None:
+        env[lifeline.PARENT_ENV] = env_pid
+    code = f"from cosim import lifeline; lifeline.bind({', '.join(args)}); print('bound')"
+    return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+
+
+def test_a_child_whose_run_is_gone_exits_at_once():
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # its pid names no process now (reaped)
+    assert _bind(str(dead.pid)).returncode == 1
+    assert f"pid {dead.pid}) has ended" in _bind(str(dead.pid)).stderr
+    assert _bind(None, str(dead.pid)).returncode == 1  # the launcher: not our parent
+    assert _bind(str(os.getpid())).stdout == "bound\n"  # the run (a grandparent) is alive
+    assert _bind(None).stdout == "bound\n"  # started by hand: left alone
