@@ -78,16 +78,16 @@ class RecorderSim(mosaik_api_v3.Simulator):
             for src in srcs
             if (src, attr) not in index
         )
-        if new:
-            for key in new:
-                index[key] = len(self._keys)
-                self._keys.append(key)
-            self.writer.set_keys(self._keys)
-        values = np.full(len(self._keys), np.nan)
-        for attr, sources in received.items():
-            for src, value in sources.items():
-                values[index[src, attr]] = np.nan if value is None else value
         try:
+            if new:
+                for key in new:
+                    index[key] = len(self._keys)
+                    self._keys.append(key)
+                self.writer.set_keys(self._keys)  # writes the part of the old keys
+            values = np.full(len(self._keys), np.nan)
+            for attr, sources in received.items():
+                for src, value in sources.items():
+                    values[index[src, attr]] = np.nan if value is None else value
             self.writer.add(time, values)
         except OSError as err:
             raise _unwritable(self.writer, err) from None
