@@ -137,6 +137,9 @@ def test_tags_inside_tables_escaped_keys_and_file_names_are_refused(tmp_path):
     doc["_object"]["bus"]["_object"] = escaped % PLANTED  # keys spelled with JSON escapes
     with pytest.raises(ConfigError, match=rf"_object\.bus\._object\.data\[0\]\[0\] .*{PLANTED}"):
         netjson.check(doc, "grid")
+    outer = {"_module": "pandapower.auxiliary", "_class": "pandapowerNet"}
+    with pytest.raises(ConfigError, match=rf"\$\._object\._object\.bus\._object.*{PLANTED}"):
+        netjson.check({**outer, "_object": json.dumps(doc)}, "grid")  # a net as JSON text
     doc["_object"]["bus"]["_object"] = str(tmp_path / "other.json")  # pandas would open it
     with pytest.raises(ConfigError, match=r"\$\._object\.bus\._object must be a table as JSON"):
         netjson.check(doc, "grid")
