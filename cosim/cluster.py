@@ -1,4 +1,5 @@
-"""Dask clients for sweeps: a new LocalCluster on 127.0.0.1, or a running scheduler.
+"""Dask clients for sweeps: a new LocalCluster on 127.0.0.1 (TLS, credentials of its own), or
+a running scheduler (used as given).
 
 A LocalCluster's start is bounded: a worker that has not joined within ``START_TIMEOUT_S`` makes
 it start once more, then a :class:`~cosim.errors.CosimError`. Dask is imported only here, and
@@ -79,8 +80,14 @@ def _start_failure(err: BaseException) -> str:
 
 def _local_cluster(workers: int) -> Any:
     """A LocalCluster of ``workers`` single-thread processes on 127.0.0.1, each worker's start
-    bounded by ``START_TIMEOUT_S``; tried ``START_TRIES`` times, then a :class:`CosimError`."""
+    bounded by ``START_TIMEOUT_S``; tried ``START_TRIES`` times, then a :class:`CosimError`.
+
+    Its scheduler and workers speak TLS with a key and certificate made for this cluster and
+    held in memory only (``Security.temporary()``): they accept only peers that hold them, i.e.
+    this process's Client and the cluster's own workers, so another local user or process
+    cannot connect and run code on the workers."""
     from distributed import LocalCluster
+    from distributed.security import Security
 
     why = ""
     for attempt in range(START_TRIES):
@@ -93,6 +100,8 @@ def _local_cluster(workers: int) -> Any:
                 threads_per_worker=1,  # a mosaik world per process at a time
                 processes=True,
                 host="127.0.0.1",
+                protocol="tls://",
+                security=Security.temporary(),  # a new key pair per cluster, never saved
                 dashboard_address="127.0.0.1:0",  # its HTTP server: loopback, a free port
                 death_timeout=START_TIMEOUT_S,  # to each nanny: bounds its worker's start
             )

@@ -44,6 +44,8 @@ class RunConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise ConfigError(f"{name}={value!r} must be a positive integer")
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
+            raise ConfigError(f"seed={self.seed!r} must be an integer >= 0 (numpy's seeds)")
         try:
             datetime.fromisoformat(self.start)
         except (TypeError, ValueError):

@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+from cosim.errors import ConfigError
+
 FILE_MODULE_PREFIX = "cosim_scenario_"
 
 
@@ -22,5 +24,10 @@ def load_file(path: Path, fresh: bool = True) -> ModuleType:
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module  # dataclasses look their module up here
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as err:  # the user's file: where, in one line (no traceback)
+        del sys.modules[module_name]
+        where = f"{err.filename or path}:{err.lineno}" + (f":{err.offset}" if err.offset else "")
+        raise ConfigError(f"{where}: {type(err).__name__}: {err.msg}") from None
     return module

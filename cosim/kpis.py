@@ -118,6 +118,8 @@ class Settings:
                 raise ConfigError(
                     f"{name}={value!r} must be a number or a {'/'.join(SUFFIXES)} file"
                 )
+            if isinstance(value, str) and not Path(value).is_file():
+                raise ConfigError(f"{name}={value!r}: no such file")
             if isinstance(value, float | int) and not math.isfinite(value):
                 raise ConfigError(f"{name}={value!r} must be a finite number")
         if not 0 < self.v_min_pu < self.v_max_pu:
@@ -229,8 +231,8 @@ def _run_kpis(r: _Run) -> list[Kpi]:
 
 def _energy(r: _Run) -> list[Kpi]:
     d, b = r.data, balance_of(r.data, r.step_s)
-    present = {
-        name: not r.cols(kind, attr, prefix).empty
+    present = {  # recorded, with a value in at least one step (none if no power flow converged)
+        name: r.cols(kind, attr, prefix).notna().any().any()
         for name, kind, attr, prefix in (
             ("slack", "Grid", "p_mw", "ext_grid_"),
             ("sgen", "Grid", "p_mw", "sgen_"),
@@ -432,7 +434,7 @@ def _money(r: _Run) -> list[Kpi]:
     fuel_co2 = _fuel_co2_kg(r)
     if fuel_co2 is not None:
         k.append(r.kpi("chp_fuel_co2_kg", fuel_co2))
-    if r.cols("Grid", "p_mw", "ext_grid_").empty:
+    if not r.cols("Grid", "p_mw", "ext_grid_").notna().any().any():
         return k
     slack = grid_sum(r.data, "ext_grid_", "p_mw").to_numpy()
     imp, exp = slack.clip(0) * r.step_h, (-slack).clip(0) * r.step_h  # per step [MWh]

@@ -330,6 +330,8 @@ def grid_map(
         np.where(np.abs(high - 1.0) >= np.abs(1.0 - low), high, low),
         index=[int(str(e).rpartition("_")[2]) for e in vm.columns],
     ).dropna()
+    if worst.empty:  # no power flow converged: no voltage to colour a bus with
+        return None
     loading = columns(results, "loading_percent", sim="Grid").max(axis=0)
     fig = Figure(figsize=SLIDE_IN, layout="constrained")
     ax = fig.subplots()

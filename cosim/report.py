@@ -78,22 +78,29 @@ def write_report(folder: str | Path, settings: kpi_mod.Settings | None = None) -
     Returns
     -------
     The path of ``report.html``.
+
+    A setting the run's KPIs cannot use (e.g. a price file too short) raises ConfigError before
+    any file is written; an earlier report's files are replaced, never left beside new ones.
     """
     folder = Path(folder)
     settings = settings if settings is not None else kpi_mod.DEFAULT_SETTINGS
     manifest = results.read_manifest(folder)
     notes: list[str] = []
     try:
-        kpis = kpi_mod.compute(folder, settings)
-        kpi_mod.write(kpis, folder)
-    except ConfigError as exc:
-        kpis = []
-        notes.append(f"KPIs not computed: {exc}")
-    try:
         data: pd.DataFrame | None = results.load(folder)
     except ConfigError as exc:
         data = None
-        notes.append(f"No plots: {exc}")
+        notes.append(f"No KPIs, no plots: {exc}")
+    # results that load: a ConfigError from the KPIs is a bad setting, raised before any file
+    # is touched; after that no file of an earlier report is left beside the new ones
+    kpis = [] if data is None else kpi_mod.compute(folder, settings)
+    for name in (kpi_mod.KPIS_JSON, kpi_mod.KPIS_CSV, REPORT):
+        (folder / name).unlink(missing_ok=True)
+    if data is not None:
+        kpi_mod.write(kpis, folder)
+        converged = plots.columns(data, "converged", sim="Grid")
+        if not converged.empty and not (converged == 1).to_numpy().any():
+            notes.append("No power flow converged: no voltages, loadings or grid exchange.")
     figures = [] if data is None else _figures(data, manifest, settings, notes)
     page = "\n".join(
         [

@@ -268,4 +268,10 @@ def read_manifest(folder: str | Path) -> dict:
     path = Path(folder) / MANIFEST
     if not path.is_file():
         raise ConfigError(f"{str(path)!r} does not exist: not a cosim results folder")
-    return json.loads(path.read_text())
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ConfigError(f"{str(path)!r} cannot be read as a manifest ({err})") from None
+    if not isinstance(manifest, dict):
+        raise ConfigError(f"{str(path)!r} is not a manifest: a JSON object is needed")
+    return manifest

@@ -37,7 +37,7 @@ from mosaik_api_v3.connection import RemoteException
 from cosim import lifeline, manifest
 from cosim.config import RunConfig, as_dict
 from cosim.coupling import DEFAULT_STEP_TIMEOUT_S, SimulatorFailure, Timeouts, guard
-from cosim.coupling.guard import reap, tracked_of
+from cosim.coupling.guard import reap, remote_parts, tracked_of
 from cosim.endings import RESERVE_FILE, FolderLock, Interrupted, StopSignals
 from cosim.errors import ConfigError, CosimError, SimulationError
 from cosim.results import DEFAULT_FLUSH_S, parts, steps_in
@@ -100,8 +100,9 @@ def _cancel_waiting(world: mosaik.World) -> None:
 
 
 def _remote_error(err: RemoteException) -> CosimError:
-    text = f"{err.source or 'a simulator'}: {err.remote_msg}"
-    return ConfigError(text) if err.remote_type == "ConfigError" else SimulationError(text)
+    kind, message = remote_parts(err)
+    text = f"{err.source or 'a simulator'}: {message}"
+    return ConfigError(text) if kind == "ConfigError" else SimulationError(text)
 
 
 def steps_on_disk(out_dir: Path) -> int:

@@ -93,7 +93,7 @@ def load_scenario(name_or_path: str) -> Scenario:
             raise ConfigError(
                 f"scenario {name!r} has no {attr}: a scenario needs Config and build()"
             )
-    if not issubclass(module.Config, RunConfig):
+    if not (isinstance(module.Config, type) and issubclass(module.Config, RunConfig)):
         raise ConfigError(f"scenario {name!r}: Config must subclass cosim.config.RunConfig")
     return Scenario(name, module)
 

@@ -34,7 +34,11 @@ def headline(folder: str | Path) -> list[tuple[str, str]]:
     step_h = step_s / SECONDS_PER_HOUR
     lines: list[tuple[str, str]] = []
     vm = _of(data, "vm_pu", "bus_")
-    if not vm.empty:
+    if not vm.empty and vm.isna().all().all():
+        lines.append(("bus voltage min / max", "none: no power flow converged"))
+    elif not vm.empty and not (vm > 0).any().any():
+        lines.append(("bus voltage min / max", "0 pu: every bus de-energised, no slack"))
+    elif not vm.empty:
         energised = vm.where(vm > 0)
         low, high = _where(energised, "min"), _where(energised, "max")
         lines.append(
@@ -45,14 +49,14 @@ def headline(folder: str | Path) -> list[tuple[str, str]]:
             )
         )
     loading = _of(data, "loading_percent", "")
-    if not loading.empty:
+    if loading.notna().any().any():
         worst = _where(loading, "max")
         lines.append(
             ("max branch loading", f"{loading.max().max():.1f} % ({worst[1]}, {at(worst[0])})")
         )
     balance = balance_lines(data, step_s)
     slack = _of(data, "p_mw", "ext_grid_")
-    if not slack.empty and not balance:
+    if slack.notna().any().any() and not balance:
         p_mw = slack.sum(axis=1).to_numpy()
         lines.append(
             (
@@ -81,7 +85,7 @@ def outage_line(data: pd.DataFrame, step_h: float) -> list[tuple[str, str]]:
 
 def balance_lines(data: pd.DataFrame, step_s: int) -> list[tuple[str, str]]:
     """The energy balance, when the run recorded every grid element's power and losses."""
-    if "pl_mw" not in set(data.columns.get_level_values(1)):
+    if not _of(data, "pl_mw", "").notna().any().any():  # not recorded, or nothing converged
         return []
     b = balance_of(data, step_s)
 

@@ -274,6 +274,7 @@ def test_taken_name_and_nothing_listening(world):
         ("misbehaving", "garbage", "garbage", "sent a message that is not mosaik protocol"),
         ("misbehaving", "shape", "garbage", "answered 'soon', not the next time"),
         ("misbehaving", "raise", "error", "ValueError: no data for t_s=1800"),
+        ("misbehaving", "raise_text", "error", "no data for t_s=1800"),
         ("pysim", "raise", "error", "ValueError: no data for t_s=1800"),
     ],
 )

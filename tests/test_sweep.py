@@ -22,6 +22,7 @@ import distributed
 import pandas as pd
 import psutil
 import pytest
+from distributed.security import Security
 
 import cosim
 from cosim import cluster, results, runner
@@ -162,10 +163,41 @@ def test_local_cluster_listens_on_loopback_only(client):
 def first_sweep(client, tmp_path_factory):
     """The sweep of ``ARGS`` by the CLI, on the cluster of ``client``."""
     out = tmp_path_factory.mktemp("sweep") / "first"
-    code = main(
-        ["sweep", SCRIPT, *ARGS, "--scheduler", client.scheduler.address, "--out", str(out)]
-    )
+    with dask.config.set(_credentials(client.security)):  # an external scheduler's TLS
+        code = main(
+            ["sweep", SCRIPT, *ARGS, "--scheduler", client.scheduler.address, "--out", str(out)]
+        )
     return out, code
+
+
+def _credentials(security: Security) -> dict[str, str]:
+    """dask's config keys that give a Client these TLS credentials."""
+    return {
+        "distributed.comm.tls.ca-file": security.tls_ca_file,
+        "distributed.comm.tls.client.cert": security.tls_client_cert,
+        "distributed.comm.tls.client.key": security.tls_client_key,
+    }
+
+
+@pytest.mark.parametrize("credentials", ["none", "other"])
+def test_local_cluster_refuses_clients_without_its_credentials(client, credentials):
+    """The scheduler speaks TLS and accepts only certificates of its own temporary authority:
+    a plain TCP client and a TLS client with another cluster's credentials are both refused."""
+    address = client.scheduler.address
+    assert address.startswith("tls://127.0.0.1:")
+    if credentials == "none":
+        outsider = {"address": "tcp://" + address.removeprefix("tls://")}
+    else:
+        outsider = {"address": address, "security": Security.temporary()}
+    started = time.monotonic()
+    with pytest.raises((OSError, TimeoutError)):
+        distributed.Client(**outsider, timeout="5s")
+    assert time.monotonic() - started < 30
+    gc.collect()  # the failed Client now, while no loop starts (see cosim.cluster)
+    assert not [
+        o for o in gc.get_objects() if isinstance(o, distributed.Client) and o is not client
+    ]
+    assert client.submit(sum, [1, 2]).result(timeout=30) == 3  # the sweep's own still works
 
 
 def test_sweep_records_every_run_and_failures(first_sweep, client, tmp_path):
@@ -236,14 +268,15 @@ def test_rerun_skips_completed_and_redoes_failed_and_partial(first_sweep, client
     manifest = partial / "manifest.json"
     manifest.write_text(manifest.read_text().replace('"completed"', '"running"'))
     (partial / "left-over.txt").write_text("from the attempt that died")
-    table = cosim.sweep(  # the module is callable
-        SCRIPT,
-        vary={"bus": [3, 9999], "p_mw": "0.01,0.02"},
-        overrides={"steps": 3},
-        scheduler=client.scheduler.address,
-        out=out,
-        progress=False,
-    )
+    with dask.config.set(_credentials(client.security)):
+        table = cosim.sweep(  # the module is callable
+            SCRIPT,
+            vary={"bus": [3, 9999], "p_mw": "0.01,0.02"},
+            overrides={"steps": 3},
+            scheduler=client.scheduler.address,
+            out=out,
+            progress=False,
+        )
     assert table["run"].tolist() == NAMES
     assert table["skipped"].tolist() == [True, False, False, False]
     assert table["status"].tolist() == ["completed", "completed", "failed", "failed"]

@@ -42,6 +42,7 @@ from cosim.coupling.guard import (
     SimulatorFailure,
     Timeouts,
     guard,
+    remote_text,
     timeouts_of,
     tracked_of,
 )
@@ -379,9 +380,7 @@ def couple(
     try:
         return world.start(name, **sim_params)
     except RemoteException as err:
-        raise ConfigError(
-            f"{name} ({how}) refused init: {err.remote_type}: {err.remote_msg}"
-        ) from None
+        raise ConfigError(f"{name} ({how}) refused init: {remote_text(err)}") from None
     except (ScenarioError, SystemExit, MosaikSimulationError) as err:
         raise ConfigError(f"{name} ({how}) could not be started: {err}") from None
 

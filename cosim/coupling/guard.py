@@ -118,7 +118,7 @@ class GuardedProxy(BaseProxy):
         except RemoteException as err:
             if not run:
                 raise
-            raise self._failure(method, "error", f"{err.remote_type}: {err.remote_msg}") from None
+            raise self._failure(method, "error", remote_text(err)) from None
         except (ConnectionClosedError, ConnectionError, asyncio.IncompleteReadError) as err:
             if not remote:
                 raise self._failure(method, "error", _short(err)) from err
@@ -243,6 +243,22 @@ async def _exit_code(process: Any) -> int | None:
         return int(await asyncio.wait_for(proc.wait(), 1.0))  # mosaik 3.7: asyncio process
     except (TimeoutError, OSError):
         return None
+
+
+def remote_parts(err: RemoteException) -> tuple[str, str]:
+    """(type, message) of a simulator's failure reply. A reply whose content is a plain string,
+    not ``[type, message, ...]``, reaches mosaik_api_v3's RemoteException one character per
+    argument; joined again it is the message, and the type is empty."""
+    parts = (err.remote_type, err.remote_msg, *err.further_args)
+    if all(isinstance(part, str) and len(part) == 1 for part in parts):
+        return "", "".join(parts)
+    return str(err.remote_type), str(err.remote_msg)
+
+
+def remote_text(err: RemoteException) -> str:
+    """A simulator's failure reply as ``type: message`` (or the message alone)."""
+    kind, message = remote_parts(err)
+    return f"{kind}: {message}" if kind else message
 
 
 def _short(value: Any, limit: int = 120) -> str:

@@ -411,7 +411,7 @@ class GridModel:
             np.divide(i_ka, i_max_ka, out=loading, where=i_max_ka != 0)
             return loading * 100.0
         sn_mva = self._trafo_sn_mva  # results_branch._get_trafo_results
-        if self._net._options.get("trafo_loading") == "power":
+        if self._net.get("_options", {}).get("trafo_loading") == "power":  # none: never run
             s_ft_mva = np.zeros((len(rows), 2))
             s_ft_mva[on] = self._s_ft_mva[rows[on]]
             loading = (s_ft_mva / sn_mva * 100.0).max(axis=1)
@@ -432,7 +432,7 @@ class GridModel:
         base = table[column].to_numpy() * table["scaling"].to_numpy() * on
         if self._holding and element in FORMING:
             base = base + self._slack_power(element, column, 0.0)
-        if element != "load" or not self._net._options.get("voltage_depend_loads"):
+        if element != "load" or not self._net.get("_options", {}).get("voltage_depend_loads"):
             return base
         kind = column[0]  # results_bus.write_voltage_dependend_load_results
         z = table[f"const_z_{kind}_percent"].to_numpy() / 100.0

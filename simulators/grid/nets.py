@@ -7,12 +7,12 @@ import inspect
 from pathlib import Path
 from typing import Any
 
-import pandapower as pp
 import pandapower.networks as pn
 from pandapower.auxiliary import pandapowerNet
 
 from cosim.errors import ConfigError
 from simulators import simbench_nets
+from simulators.grid import netjson
 
 _FORMS = (
     "allowed: a pandapower JSON file (path ending in .json); a SimBench code, e.g. "
@@ -34,10 +34,7 @@ def load_net(source: str) -> pandapowerNet:
         path = Path(text)
         if not path.is_file():
             raise ConfigError(f"grid={source!r}: no such file {str(path.resolve())!r}")
-        try:
-            return pp.from_json(str(path))
-        except (ValueError, KeyError, OSError) as exc:
-            raise ConfigError(f"grid={source!r}: not a pandapower JSON net ({exc})") from exc
+        return netjson.read_net(path)
     call = _parse_call(text)
     if call is not None:
         name, args, kwargs = call

@@ -9,6 +9,7 @@ it does what FAIL says:
 - ``garbage``: it answers with bytes that are not JSON;
 - ``shape``: it answers the step with a text instead of the next time;
 - ``raise``: it answers with a failure message (the simulator's own error);
+- ``raise_text``: the same, its content a plain string instead of ``[type, message]``;
 - ``none``: it does not fail.
 
 The wire protocol: a 4-byte big-endian length, then UTF-8 JSON ``[type, id, content]`` with
@@ -78,6 +79,8 @@ def main():
                 send(sock, [1, msg_id, "soon"])
             elif fail == "raise":
                 send(sock, [2, msg_id, ["ValueError", f"no data for t_s={at_s}"]])
+            elif fail == "raise_text":
+                send(sock, [2, msg_id, f"no data for t_s={at_s}"])
         elif method == "step":
             send(sock, [1, msg_id, args[0] + step_s])
         elif method == "get_data":
