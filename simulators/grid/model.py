@@ -279,7 +279,7 @@ class GridModel:
         any unit whose share lies outside its limits (it trips; see the module docstring)."""
         self._zero_bookings()
         own_mw = self._own_power()
-        tripped = np.zeros(len(self._forming), dtype=bool)
+        self._tripped = np.zeros(len(self._forming), dtype=bool)  # this step's trips
         for _ in range(len(self._forming) + 1):
             self._restore_own(own_mw)
             if not self._flow():
@@ -287,10 +287,9 @@ class GridModel:
             over = self._hold(own_mw)
             if not over.any():
                 break
-            tripped |= over
+            self._tripped |= over
             self._dirty = True  # solve again without the tripped units
-        self._tripped = tripped
-        self._dirty |= bool(tripped.any())  # the tripped units try a black start next step
+        self._dirty |= bool(self._tripped.any())  # they try a black start next step
         for buses, f_hz in zip(self._group_buses, self._f_hz, strict=True):
             self._va_drift[buses] += forming.slip_degree(f_hz, self.dt_s)
         self._converged = True
