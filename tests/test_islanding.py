@@ -128,6 +128,43 @@ def test_microgrid_rides_through_and_balances(tmp_path: Path) -> None:
     values = kpis.to_frame(kpis.compute(folder)).set_index("name")["value"]
     assert values["switching_operations"] >= 2  # PCC opened and closed
     assert data[("Grid-0.switch_8", "closed")].iloc[-1]  # resynchronised
+    # loss of mains within the step: at 16:00 the relay has opened the PCC, nothing crosses it
+    assert not data.loc[16 * 3600, ("Grid-0.switch_8", "closed")]
+    assert data.loc[16 * 3600, ("Grid-0.trafo_0", "loading_percent")] == 0.0
+    assert data.loc[16 * 3600, ("Grid-0.grid", "islanded")]
+    # the battery within its limits and its SoC window (0..1 by default) all day
+    assert not data[("Battery-0.battery_0", "limit_violated")].any()
+    soc = data[("Battery-0.battery_0", "soc_frac")]
+    assert soc.min() >= 0.0 and soc.max() <= 1.0
+    assert values["limit_violated_steps"] == 0
+
+
+def test_a_battery_too_small_for_its_island_leaves_it_dark(tmp_path: Path) -> None:
+    """10 kW battery, no controller: the island collapses when it needs more than 10 kW, and
+    every load in it is unserved while it is dark."""
+    folder = _microgrid(tmp_path, "small", battery_p_mw=0.01, controller="")
+    data = results.load(folder)
+    dark = data[("Grid-0.storage_0", "tripped")].astype(bool)
+    assert dark.any()
+    held = data[("Grid-0.grid", "islanded")].astype(bool)
+    # while held, the battery gives at most 10 kW (and its booking next step is the same)
+    assert (-data.loc[held, ("Grid-0.storage_0", "p_mw")] <= 0.01 + 1e-9).all()
+    assert not data[("Battery-0.battery_0", "limit_violated")].any()
+    # while dark, what the loads are not served is their whole demand from the profiles
+    demand = data.xs("p_unserved_mw", level="attr", axis=1).filter(like="load_")
+    served = data.xs("p_mw", level="attr", axis=1).filter(like="load_")
+    assert (served[dark] == 0).all().all()
+    # the same loads on a day without an outage (it would start after the run's 22 h): their
+    # served power at the dark steps is the demand the dark island did not serve
+    reference = results.load(_microgrid(tmp_path, "ref", outage_start_h=30.0, controller=""))
+    wanted = reference.xs("p_mw", level="attr", axis=1).filter(like="load_")
+    assert demand[dark].to_numpy() == pytest.approx(wanted[dark].to_numpy(), abs=1e-12)
+    assert (demand[dark].sum(axis=1) > 0.01).all()  # more than the battery could give
+    values = kpis.to_frame(kpis.compute(folder)).set_index("name")["value"]
+    unserved_mwh = wanted[dark].sum().sum() * 0.25  # MW x 0.25 h per step
+    assert values["energy_not_served_mwh"] == pytest.approx(unserved_mwh, rel=1e-12)
+    assert values["island_collapsed_h"] == pytest.approx(dark.sum() * 0.25)
+    assert values["islanded_h"] + values["island_collapsed_h"] == pytest.approx(4.0)
 
 
 def test_without_grid_forming_unit_the_island_demand_is_not_served(tmp_path: Path) -> None:
