@@ -171,7 +171,9 @@ def test_a_droop_island_slips_against_the_grid(net: pp.pandapowerNet) -> None:
     assert model.result("bus", "va_degree")[pos] == pytest.approx(first, abs=1e-5)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     scaling=st.floats(0.0, 3.0),
     pv_mw=st.floats(0.0, 0.05),
@@ -248,3 +250,22 @@ def test_synchronism_limits_and_the_slipping_phase() -> None:
     assert in_sync(-1e-4, 0.0, 30.0, small, dt_s=900.0)
     assert not in_sync(1e-4, 0.0, 30.0, small, dt_s=900.0)  # slipping away: 30 -> 62.4 deg
     assert in_sync(0.01, 0.0, 170.0, small, dt_s=900.0)  # a full turn within the step
+
+
+def test_a_forming_chp_holds_its_island_between_minimum_load_and_full_load(
+    net: pp.pandapowerNet,
+) -> None:
+    """A 30 kW CHP (sgen) with a 5 kW minimum part load forms the evening island (0.020 MW)."""
+    model = GridModel(_evening(net))
+    chp = model.add_element("sgen", BUS_A, grid_forming=True, sn_mva=0.03)
+    model.set_values("sgen", "p_available_mw", np.array([chp]), np.array([0.03]))
+    model.set_values("sgen", "p_min_mw", np.array([chp]), np.array([0.005]))
+    model.add_relay(PCC)
+    assert model.solve()
+    _lose_mains(model)
+    assert model.islanded
+    assert 0.02 < model.result("sgen", "p_mw")[list(model.net.sgen.index).index(chp)] < 0.03
+    # loads down to 0.004 MW: below its minimum part load, it cannot run: the island goes dark
+    model.net.load["scaling"] = 0.05
+    assert model.solve() and not model.islanded
+    assert model.result("sgen", "tripped")[list(model.net.sgen.index).index(chp)]

@@ -159,7 +159,13 @@ class GridModel:
         """Frequency of the energised island farthest from nominal; 0 if none is energised [Hz]."""
         if not self._converged or self._blackout:
             return 0.0 if self._converged else np.nan
-        return float(max(self._f_hz, key=lambda f: abs(f - forming.F_NOMINAL_HZ), default=forming.F_NOMINAL_HZ))
+        return float(
+            max(
+                self._f_hz,
+                key=lambda f: abs(f - forming.F_NOMINAL_HZ),
+                default=forming.F_NOMINAL_HZ,
+            )
+        )
 
     def add_element(
         self,
@@ -298,7 +304,7 @@ class GridModel:
 
     def _flow(self) -> bool:
         """One power flow: full after a change, else recycled; results extracted."""
-        net, rebuilt = self._net, self._dirty
+        rebuilt = self._dirty
         if rebuilt:
             if self._forming or self._relays:
                 self._assign_slacks()
