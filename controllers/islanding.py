@@ -46,11 +46,9 @@ from typing import Any
 
 from controllers.base import Controller, Measurements, Point, SetPoints
 from cosim.errors import ConfigError
-from cosim.synchronism import SyncLimits, in_sync, limits_for
+from cosim.synchronism import F_NOMINAL_HZ, SyncLimits, in_sync, limits_for, wrap_degree
 from cosim.units import SECONDS_PER_HOUR
 
-F_NOMINAL_HZ = 50.0
-"""Nominal frequency the secondary control restores [Hz]."""
 SMALL_DER = limits_for(0.0)
 
 
@@ -201,8 +199,7 @@ class Islanding(Controller):
     def _angle_apart(self, seen: Measurements) -> float:
         """Island angle minus the upstream angle seen through the PCC's transformer [deg]."""
         island, upstream = seen[self.island_bus], seen[self.upstream_bus]
-        dva = island["va_degree"] - (upstream["va_degree"] - self.pcc_shift_degree)
-        return float((dva + 180.0) % 360.0 - 180.0)
+        return wrap_degree(island["va_degree"] - (upstream["va_degree"] - self.pcc_shift_degree))
 
     def _secondary_control(self, seen: Measurements, back: bool, out: SetPoints) -> None:
         """Move the battery's no-load frequency so the island returns to nominal; with the

@@ -15,9 +15,14 @@ aggregate rating   |delta f|    |delta V|     |delta angle|
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
+
+import numpy as np
 
 from cosim.errors import ConfigError
+
+F_NOMINAL_HZ = 50.0
+"""Nominal frequency of the (European) grid; the upstream grid runs at it [Hz]."""
 
 
 class SyncLimits(NamedTuple):
@@ -58,7 +63,15 @@ def in_sync(
     sweep = 360.0 * df_hz * dt_s
     if abs(sweep) >= 360.0:
         return True
-    start = (dva_degree + 180.0) % 360.0 - 180.0  # in [-180, 180)
+    start = wrap_degree(dva_degree)
     low, high = sorted((start, start + sweep))
     # the nearest multiple of 360 degrees to the swept interval [low, high]
     return any(low - limits.dva_degree <= k * 360.0 <= high + limits.dva_degree for k in (-1, 0, 1))
+
+
+Angle = TypeVar("Angle", float, np.ndarray)
+
+
+def wrap_degree(angle: Angle) -> Angle:
+    """An angle in [-180, 180) [degree]."""
+    return (angle + 180.0) % 360.0 - 180.0

@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
-F_NOMINAL_HZ = 50.0
-"""Nominal frequency of the (European) grid [Hz]."""
+from cosim.synchronism import F_NOMINAL_HZ
+
 DEFAULT_DROOP_FRAC = 0.05
 """P-f droop of a grid-forming unit, per-unit frequency per rated power [-] ([1]_)."""
 UNRATED_MVA = 1.0
@@ -70,8 +70,3 @@ def outside_limits(
 def slip_degree(f_hz: float, dt_s: float) -> float:
     """Phase an island running at ``f_hz`` gains on the grid over ``dt_s`` [degree]."""
     return 360.0 * (f_hz - F_NOMINAL_HZ) * dt_s
-
-
-def wrap_degree(angle: np.ndarray | float) -> np.ndarray:
-    """An angle in [-180, 180) [degree]."""
-    return (np.asarray(angle) + 180.0) % 360.0 - 180.0

@@ -56,6 +56,7 @@ from pandapower.pypower.idx_gen import PG, QG
 from scipy.sparse.linalg import MatrixRankWarning
 
 from cosim.errors import ConfigError, SimulationError, unknown
+from cosim.synchronism import wrap_degree
 from simulators.grid import forming, islands
 
 INJECTIONS: tuple[str, ...] = ("load", "sgen", "storage")
@@ -344,7 +345,7 @@ class GridModel:
             drift = np.zeros(len(va))
             drift[: len(self._va_drift)] = self._va_drift[: len(va)]
             on = self._rows["bus"][1]
-            return np.where(on, forming.wrap_degree(va + drift), 0.0)
+            return np.where(on, wrap_degree(va + drift), 0.0)
         if element == "bus":
             return _take(self._vm_pu, *self._rows["bus"])
         if attr == "tripped":
