@@ -57,7 +57,8 @@ from scipy.sparse.linalg import MatrixRankWarning
 
 from cosim.errors import ConfigError, SimulationError, unknown
 from cosim.synchronism import wrap_degree
-from simulators.grid import forming, islands
+from simulators.grid import forming
+from simulators.grid.holders import LIMIT_COLUMNS, Holders
 
 INJECTIONS: tuple[str, ...] = ("load", "sgen", "storage")
 """Element types :meth:`GridModel.add_element` creates."""
@@ -77,14 +78,7 @@ RESULTS: dict[str, tuple[str, ...]] = {
 }
 FORMING: tuple[str, ...] = ("storage", "sgen")
 """Element types that can be grid-forming (an island's slack)."""
-LIMIT_COLUMNS: dict[str, tuple[str, ...]] = {
-    "storage": ("p_available_charge_mw", "p_available_discharge_mw", "f_set_hz"),
-    "sgen": ("p_available_mw", "p_min_mw", "f_set_hz"),
-}
-"""What a grid-forming unit can give this step [MW, storage or sgen sign as named; > 0] and
-its droop's no-load frequency [Hz]; written as inputs, kept in the element's table."""
-SHARE_ITERATIONS = 20
-"""Most re-solves per step to settle the droop shares of an island's forming units."""
+
 TOLERANCE_MVA: tuple[float, float] = (1e-11, 1e-8)
 """Bounds of the Newton-Raphson stop criterion (pandapower's ``tolerance_mva``). The default
 1e-8 leaves up to 2e-8 pu in vm_pu (CIGRE LV), so the fast path tightens it to ``FLOOR_MARGIN``
@@ -123,19 +117,7 @@ class GridModel:
             self._as_float(element)
         self._dirty, self._converged, self._blackout = True, False, False
         self._fast_kw: dict[str, Any] = {}
-        self._forming: list[tuple[str, int, int]] = []  # (element, index, its ext_grid index)
-        self._droop: list[float] = []  # per forming unit
-        self._groups: list[list[int]] = []  # forming units per held island, reference first
-        self._holding: list[int] = []  # positions in _forming that hold an island now
-        self._booking: list[int] = []  # ... that held one last step: their input is a booking
-        self._bus_held = np.zeros(len(net.bus), dtype=bool)  # in an island a unit holds
-        self._group_buses: list[np.ndarray] = []  # bus mask of each held island
-        self._f_hz: list[float] = []  # frequency of each held island
-        self._va_drift = np.zeros(len(net.bus))  # slip since the island's last rebuild [deg]
-        self._extra_mw = np.zeros(0)  # per forming unit: given beyond its own, element sign
-        self._tripped = np.zeros(0, dtype=bool)  # per forming unit, this step
-        self._relays: list[int] = []
-        self._latched: set[int] = set()  # relay switches opened by their relay
+        self._holders = Holders(net)
         self.dt_s = 900.0  # step length, for the phase slip of islands [s]
         if self.solve():
             self.solve()  # one fast step too: compiles what the per-step path needs
@@ -153,7 +135,7 @@ class GridModel:
     @property
     def islanded(self) -> bool:
         """A grid-forming unit holds an island in the last solve."""
-        return bool(self._holding) and self._converged
+        return bool(self._holders.holding) and self._converged
 
     @property
     def f_hz(self) -> float:
@@ -162,7 +144,7 @@ class GridModel:
             return 0.0 if self._converged else np.nan
         return float(
             max(
-                self._f_hz,
+                self._holders.f_hz,
                 key=lambda f: abs(f - forming.F_NOMINAL_HZ),
                 default=forming.F_NOMINAL_HZ,
             )
@@ -211,12 +193,8 @@ class GridModel:
             _compile_newton(self._net)
             name = f"slack of grid-forming {element} {idx}"
             source = pp.create_ext_grid(self._net, int(bus), in_service=False, name=name)
-            self._forming.append((element, idx, int(source)))
-            self._droop.append(float(droop_frac))
-            self._extra_mw = np.zeros(len(self._forming))
-            self._tripped = np.zeros(len(self._forming), dtype=bool)
+            self._holders.add(element, idx, int(source), droop_frac)
             self._positions.pop("ext_grid", None)
-            self._limit_defaults(element, idx)
         self._dirty = True
         return idx
 
@@ -224,11 +202,8 @@ class GridModel:
         """Give ``switch`` a loss-of-mains relay: it opens in the solve in which its island loses
         every external grid, and closes again by itself only onto a dead island (a live one
         needs a synchroniser: a ``closed`` input). A ``closed=False`` input takes it over."""
-        if switch not in self._net.switch.index:
-            raise ConfigError(f"switch={switch!r} is not a switch of this net")
-        if switch not in self._relays:
-            self._relays.append(int(switch))
-            self._dirty = True
+        self._holders.add_relay(switch)
+        self._dirty = True
 
     def set_values(self, element: str, column: str, idx: np.ndarray, values: np.ndarray) -> None:
         """Write ``values`` into ``net[element][column]`` at the pandapower indices ``idx``.
@@ -248,12 +223,8 @@ class GridModel:
         idx = np.asarray(idx, dtype=np.int64)
         pos = self._position(element, idx)
         values = np.broadcast_to(np.asarray(values), pos.shape)
-        if element == "switch" and self._latched:
-            for switch, value in zip(idx.tolist(), values.astype(bool).tolist(), strict=True):
-                if switch in self._latched and not value:  # the operator takes over
-                    self._latched.discard(switch)
-            held = np.isin(idx, list(self._latched))
-            values = np.where(held, False, values.astype(bool))
+        if element == "switch":
+            values = self._holders.command(idx, values)
         if column in LIMIT_COLUMNS.get(element, ()):
             if np.isnan(new := values.astype(np.float64)).any():
                 raise SimulationError(f"{element} {column} at idx={idx.tolist()} is NaN")
@@ -284,31 +255,31 @@ class GridModel:
 
         With grid-forming units: re-solved until their droop shares hold, and again without
         any unit whose share lies outside its limits (it trips; see the module docstring)."""
-        self._zero_bookings()
-        own_mw = self._own_power()
-        self._tripped = np.zeros(len(self._forming), dtype=bool)  # this step's trips
-        for _ in range(len(self._forming) + 1):
-            self._restore_own(own_mw)
+        holders = self._holders
+        holders.zero_bookings()
+        own_mw = holders.own_power()
+        holders.tripped = np.zeros(len(holders.units), dtype=bool)  # this step's trips
+        for _ in range(len(holders.units) + 1):
+            holders.restore_own(own_mw)
             if not self._flow():
                 return self._fail()
-            over = self._hold(own_mw)
+            over = holders.hold(own_mw, self._sources, self._resolve)
             if not over.any():
                 break
-            self._tripped |= over
+            holders.tripped |= over
             self._dirty = True  # solve again without the tripped units
-        self._dirty |= bool(self._tripped.any())  # they try a black start next step
-        for buses, f_hz in zip(self._group_buses, self._f_hz, strict=True):
-            self._va_drift[buses] += forming.slip_degree(f_hz, self.dt_s)
+        self._dirty |= bool(holders.tripped.any())  # they try a black start next step
+        holders.slip(self.dt_s)
         self._converged = True
-        self._booking = list(self._holding)
+        holders.booking = list(holders.holding)
         return True
 
     def _flow(self) -> bool:
         """One power flow: full after a change, else recycled; results extracted."""
         rebuilt = self._dirty
         if rebuilt:
-            if self._forming or self._relays:
-                self._assign_slacks()
+            if self._holders.units or self._holders.relays:
+                self._holders.assign(self._bus_angles())
             self._blackout = not self._has_slack()
             if not self._blackout and not self._full_solve():
                 return False
@@ -323,6 +294,17 @@ class GridModel:
             pp.runpp(self._net, **self._fast_kw)
         return bool(self._net._ppc["success"])
 
+    def _resolve(self) -> None:
+        """Solve again on the fast path (droop shares changed) and extract the results."""
+        if not self._fast_solve():
+            raise SimulationError("droop sharing: the island's power flow diverged")
+        self._extract(False)
+
+    def _sources(self) -> tuple[np.ndarray, np.ndarray]:
+        """P and Q of every ext_grid in the last flow, by row [MW, Mvar]."""
+        rows = self._rows["ext_grid"]
+        return _take(self._p_gen_mw, *rows), _take(self._q_gen_mvar, *rows)
+
     def result(self, element: str, attr: str) -> np.ndarray:
         """``attr`` of every ``element``, aligned with ``net[element].index``."""
         table = self._table(element)
@@ -333,28 +315,19 @@ class GridModel:
             raise unknown(f"{element} result", attr, known)
         if not self._converged:
             return np.full(len(table), np.nan)
+        holders = self._holders
         if element == "bus" and attr == "islanded":
-            return self._bus_held_now()
+            return holders.bus_held_now()
         if element == "bus" and attr == "f_hz":
-            f_hz = np.where(self.result("bus", "vm_pu") > 0, forming.F_NOMINAL_HZ, 0.0)
-            for buses, f_island in zip(self._group_buses, self._f_hz, strict=True):
-                f_hz[: len(buses)][buses] = f_island
-            return f_hz
+            return holders.bus_f_hz(self.result("bus", "vm_pu") > 0)
         if element == "bus" and attr == "va_degree":
             va = _take(self._va_degree, *self._rows["bus"])
-            drift = np.zeros(len(va))
-            drift[: len(self._va_drift)] = self._va_drift[: len(va)]
-            on = self._rows["bus"][1]
-            return np.where(on, wrap_degree(va + drift), 0.0)
+            return np.where(self._rows["bus"][1], wrap_degree(va + holders.bus_drift()), 0.0)
         if element == "bus":
             return _take(self._vm_pu, *self._rows["bus"])
         if attr == "tripped":
-            out = np.zeros(len(table), dtype=bool)
-            for k in np.flatnonzero(self._tripped):
-                e, idx, _ = self._forming[k]
-                if e == element:
-                    out[self._position(e, np.array([idx]))] = True
-            return out
+            units = np.flatnonzero(holders.tripped).tolist()
+            return holders.per_element(element, np.ones(len(holders.units), bool), units, False)
         if element == "ext_grid" and attr == "vm_pu":  # the upstream voltage, 0 when it is gone
             return np.where(self._rows[element][1], table["vm_pu"].to_numpy(dtype=float), 0.0)
         if element in ("ext_grid", "gen"):
@@ -366,11 +339,6 @@ class GridModel:
         return self._injection(element, attr)
 
     # --- internals -----------------------------------------------------------------------
-
-    def _bus_held_now(self) -> np.ndarray:
-        held = np.zeros(len(self._net.bus), dtype=bool)
-        held[: len(self._bus_held)] = self._bus_held  # buses added since: not held
-        return held
 
     def _table(self, element: str) -> Any:
         if element not in ELEMENTS:
@@ -397,152 +365,8 @@ class GridModel:
 
     def _fail(self) -> bool:
         self._dirty, self._converged = True, False  # the recycled start point is spoiled
-        self._booking = []  # no slack power was reported: nothing to book
+        self._holders.booking = []  # no slack power was reported: nothing to book
         return False
-
-    def _zero_bookings(self) -> None:
-        """The units that held an island last step now report that step's booked energy as
-        their power: it does not flow again."""
-        for k in self._booking:
-            element, idx, _ = self._forming[k]
-            pos = self._position(element, np.array([idx]))
-            for column in POWER_COLUMNS[element]:
-                self.set_values(element, column, np.array([idx]), np.zeros(len(pos)))
-
-    def _assign_slacks(self) -> None:
-        """Act the relays, then give every island without an external grid its grid-forming
-        units (those not tripped in this step), the first as its slack.
-
-        The slack keeps the angle its bus had in the last solve, as a grid-forming inverter
-        that follows the grid's phase until it islands: resynchronising stays possible."""
-        net = self._net
-        sources = [source for _, _, source in self._forming]
-        va_before = self._bus_angles()
-        net.ext_grid.loc[sources, "in_service"] = False
-        labels = islands.bus_islands(net)
-        if self._relays:
-            live = np.zeros(len(labels), dtype=bool)
-            live[: len(self._bus_held)] = self._bus_held[: len(labels)]
-            trip, reclose = islands.loss_of_mains(
-                net, labels, self._relays, self._latched, sources, live
-            )
-            if trip or reclose:
-                net.switch.loc[trip, "closed"] = False
-                net.switch.loc[reclose, "closed"] = True
-                self._latched = (self._latched | set(trip)) - set(reclose)
-                labels = islands.bus_islands(net)
-        candidates = [
-            (int(net[e].at[i, "bus"]), bool(net[e].at[i, "in_service"]) and not self._tripped[k])
-            for k, (e, i, _) in enumerate(self._forming)
-        ]
-        self._groups = islands.forming_groups(net, labels, candidates, sources)
-        self._holding = [k for group in self._groups for k in group]
-        bus_pos = [self._position("bus", np.array([bus]))[0] for bus, _ in candidates]
-        self._group_buses = [(labels == labels[bus_pos[g[0]]]) for g in self._groups]
-        self._bus_held = np.zeros(len(labels), dtype=bool)
-        for buses in self._group_buses:
-            self._bus_held |= buses
-        self._va_drift = np.zeros(len(labels))
-        for group in self._groups:
-            source = sources[group[0]]
-            bus = int(net.ext_grid.at[source, "bus"])
-            net.ext_grid.loc[source, ["in_service", "vm_pu", "va_degree"]] = [
-                True,
-                1.0,
-                va_before.get(bus, 0.0),
-            ]
-
-    def _own_power(self) -> np.ndarray:
-        """Each forming unit's own set power (booked units: 0), its element's column [MW]."""
-        own = np.zeros(len(self._forming))
-        for k, (element, idx, _) in enumerate(self._forming):
-            own[k] = float(self._net[element].at[idx, "p_mw"])
-        return own
-
-    def _restore_own(self, own_mw: np.ndarray) -> None:
-        """Undo the droop shares written into the columns of non-reference units."""
-        for k in self._holding:
-            element, idx, _ = self._forming[k]
-            self.set_values(element, "p_mw", np.array([idx]), np.array([own_mw[k]]))
-
-    def _hold(self, own_mw: np.ndarray) -> np.ndarray:
-        """Settle the droop shares of each held island, find its frequency, and return which
-        forming units are outside their limits (they trip)."""
-        over = np.zeros(len(self._forming), dtype=bool)
-        self._extra_mw = np.zeros(len(self._forming))
-        self._f_hz = []
-        sign = np.array([-1.0 if e == "storage" else 1.0 for e, _, _ in self._forming])
-        for group in self._groups:
-            g = np.array(group)
-            weight = forming.weights_mw(self._rating(g), np.array(self._droop)[g])
-            f_set = self._column(g, "f_set_hz")
-            for _ in range(SHARE_ITERATIONS):
-                p_mw, q_mvar = self._unit_power(g, sign)
-                share = forming.shares_mw(float(p_mw.sum()), weight, f_set)
-                if len(g) == 1 or np.abs(share - p_mw).max() < forming.TOLERANCE_MW:
-                    break
-                for k, p_k in zip(g[1:], share[1:], strict=True):  # the reference balances
-                    element, idx, _ = self._forming[k]
-                    self.set_values(element, "p_mw", np.array([idx]), np.array([sign[k] * p_k]))
-                if not self._fast_solve():
-                    raise SimulationError("droop sharing: the island's power flow diverged")
-                self._extract(False)
-            self._extra_mw[g] = sign[g] * p_mw - own_mw[g]
-            self._f_hz.append(forming.frequency_hz(float(p_mw.sum()), weight, f_set))
-            p_min, p_max = self._limits(g)
-            over[g] = forming.outside_limits(p_mw, q_mvar, p_min, p_max, self._rating(g))
-        return over
-
-    def _unit_power(self, g: np.ndarray, sign: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """P and Q each unit of a held island gives, injection sign [MW, Mvar]."""
-        p_mw, q_mvar = np.zeros(len(g)), np.zeros(len(g))
-        p_source = _take(self._p_gen_mw, *self._rows["ext_grid"])
-        q_source = _take(self._q_gen_mvar, *self._rows["ext_grid"])
-        for j, k in enumerate(g):
-            element, idx, source = self._forming[k]
-            row = self._net[element].loc[idx]
-            p_mw[j] = sign[k] * row["p_mw"] * row["scaling"]
-            q_mvar[j] = sign[k] * row["q_mvar"] * row["scaling"]
-            if j == 0:
-                src = self._position("ext_grid", np.array([source]))[0]
-                p_mw[j] += p_source[src]
-                q_mvar[j] += q_source[src]
-        return p_mw, q_mvar
-
-    def _column(self, g: np.ndarray, column: str) -> np.ndarray:
-        """``column`` of the forming units ``g``."""
-        return np.array([float(self._net[e].at[i, column]) for e, i, _ in self._unit(g)])
-
-    def _unit(self, g: np.ndarray) -> list[tuple[str, int, int]]:
-        return [self._forming[k] for k in g]
-
-    def _rating(self, g: np.ndarray) -> np.ndarray:
-        """Apparent-power rating of each unit [MVA]; NaN: unrated."""
-        return self._column(g, "sn_mva")
-
-    def _limits(self, g: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Least and most each unit can give this step, injection sign [MW]."""
-        p_min, p_max = np.zeros(len(g)), np.zeros(len(g))
-        for j, k in enumerate(g):
-            element, idx, _ = self._forming[k]
-            row = self._net[element].loc[idx]
-            if element == "storage":
-                p_min[j], p_max[j] = -row["p_available_charge_mw"], row["p_available_discharge_mw"]
-            else:
-                p_min[j], p_max[j] = row["p_min_mw"], row["p_available_mw"]
-        return p_min, p_max
-
-    def _limit_defaults(self, element: str, idx: int) -> None:
-        """Limits of a new forming unit until its inputs come: +-sn_mva (sgen from 0), or none."""
-        table = self._net[element]
-        rated = float(table.at[idx, "sn_mva"]) if "sn_mva" in table else np.nan
-        p_max = rated if np.isfinite(rated) else np.inf
-        for column in LIMIT_COLUMNS[element]:
-            if column not in table:
-                table[column] = np.nan
-        table.loc[table["f_set_hz"].isna(), "f_set_hz"] = forming.F_NOMINAL_HZ
-        first, second = LIMIT_COLUMNS[element][:2]
-        table.loc[idx, [first, second]] = [p_max, p_max if element == "storage" else 0.0]
 
     def _bus_angles(self) -> dict[int, float]:
         """va_degree of every energised bus in the last converged solve."""
@@ -665,17 +489,13 @@ class GridModel:
         if attr == "p_unserved_mw":  # demand of loads that are off or de-energised
             demand = table["p_mw"].to_numpy() * table["scaling"].to_numpy()
             return np.where(on, 0.0, np.maximum(demand, 0.0))
+        holders = self._holders
         if attr == "p_slack_mw":
-            out = np.full(len(table), np.nan)
-            for k in self._holding:
-                e, idx, _ = self._forming[k]
-                if e == element:
-                    out[self._position(e, np.array([idx]))] = self._extra_mw[k]
-            return out
+            return holders.per_element(element, holders.extra_mw, holders.holding, np.nan)
         column = "p_mw" if attr == "p_mw" else "q_mvar"
         base = table[column].to_numpy() * table["scaling"].to_numpy() * on
-        if self._holding and element in FORMING:  # the reference units' source
-            base = base + self._slack_power(element, column, 0.0)
+        if holders.holding and element in FORMING:  # the reference units' source
+            base = base + holders.slack_power(element, column, self._sources())
         if element != "load" or not self._net._options.get("voltage_depend_loads"):
             return base
         kind = column[0]  # results_bus.write_voltage_dependend_load_results
@@ -684,21 +504,6 @@ class GridModel:
         bus_pos = self._position("bus", table["bus"].to_numpy(dtype=np.int64))
         vm_pu = _take(self._vm_pu, self._rows["bus"][0][bus_pos], self._rows["bus"][1][bus_pos])
         return base * (1.0 - z - i + i * vm_pu + z * vm_pu**2)
-
-    def _slack_power(self, element: str, column: str, other: float) -> np.ndarray:
-        """What the grid-forming units of ``element`` give as island slack, in the element's
-        sign (storage: > 0 charges); ``other`` for the rest."""
-        out = np.full(len(self._net[element]), other)
-        if not self._holding:
-            return out
-        source_power = self.result("ext_grid", column)
-        source_pos = self._position("ext_grid", np.array([g for _, _, g in self._forming]))
-        sign = -1.0 if element == "storage" else 1.0  # ext_grid > 0 injects, as sgen
-        for k in (group[0] for group in self._groups):
-            e, idx, _ = self._forming[k]
-            if e == element:
-                out[self._position(e, np.array([idx]))] = sign * source_power[source_pos[k]]
-        return out
 
 
 _NEWTON_COMPILED = False

@@ -28,7 +28,7 @@ from cosim.simapi import (
     positive_int,
     sim_meta,
 )
-from simulators.grid import model, nets
+from simulators.grid import forming, model, nets
 
 P_MW = Attr("p_mw", "MW", "active power; sign of the pandapower element type")
 Q_MVAR = Attr("q_mvar", "Mvar", "reactive power; sign follows p_mw of the same element")
@@ -108,7 +108,7 @@ ELEMENT_DEFAULTS: dict[str, Any] = {
     "name": None,
     "grid_forming": False,
     "sn_mva": None,
-    "droop_frac": model.forming.DEFAULT_DROOP_FRAC,
+    "droop_frac": forming.DEFAULT_DROOP_FRAC,
 }
 ON_DIVERGE = ("stop", "continue")
 GRID_EID = "grid"
@@ -203,7 +203,7 @@ class GridSim(mosaik_api_v3.Simulator):
         name: str | None = None,
         grid_forming: bool = False,
         sn_mva: float | None = None,
-        droop_frac: float = model.forming.DEFAULT_DROOP_FRAC,
+        droop_frac: float = forming.DEFAULT_DROOP_FRAC,
     ) -> CreateResult:
         assert self.grid is not None
         rating = {} if sn_mva is None else {"sn_mva": float(sn_mva)}
