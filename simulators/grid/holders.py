@@ -87,7 +87,8 @@ class Holders:
         their power: it does not flow again."""
         for k in self.booking:
             element, idx, _ = self.units[k]
-            self.net[element].loc[idx, ["p_mw", "q_mvar"]] = 0.0
+            table = self.net[element]
+            table.at[idx, "p_mw"] = table.at[idx, "q_mvar"] = 0.0
 
     def own_power(self) -> np.ndarray:
         """Each unit's own set power (booked units: 0), its element's column [MW]."""
@@ -225,9 +226,10 @@ class Holders:
         p_mw, q_mvar = np.zeros(len(g)), np.zeros(len(g))
         for j, k in enumerate(g):
             element, idx, source = self.units[k]
-            row = self.net[element].loc[idx]
-            p_mw[j] = sign[k] * row["p_mw"] * row["scaling"]
-            q_mvar[j] = sign[k] * row["q_mvar"] * row["scaling"]
+            table = self.net[element]
+            scaling = sign[k] * table.at[idx, "scaling"]
+            p_mw[j] = scaling * table.at[idx, "p_mw"]
+            q_mvar[j] = scaling * table.at[idx, "q_mvar"]
             if j == 0:
                 src = self.net.ext_grid.index.get_loc(source)
                 p_mw[j] += sources[0][src]
@@ -244,9 +246,10 @@ class Holders:
         p_min, p_max = np.zeros(len(g)), np.zeros(len(g))
         for j, k in enumerate(g):
             element, idx, _ = self.units[k]
-            row = self.net[element].loc[idx]
+            at = self.net[element].at
             if element == "storage":
-                p_min[j], p_max[j] = -row["p_available_charge_mw"], row["p_available_discharge_mw"]
+                p_min[j] = -at[idx, "p_available_charge_mw"]
+                p_max[j] = at[idx, "p_available_discharge_mw"]
             else:
-                p_min[j], p_max[j] = row["p_min_mw"], row["p_available_mw"]
+                p_min[j], p_max[j] = at[idx, "p_min_mw"], at[idx, "p_available_mw"]
         return p_min, p_max

@@ -225,11 +225,6 @@ class GridModel:
         values = np.broadcast_to(np.asarray(values), pos.shape)
         if element == "switch":
             values = self._holders.command(idx, values)
-        if column in LIMIT_COLUMNS.get(element, ()):
-            if np.isnan(new := values.astype(np.float64)).any():
-                raise SimulationError(f"{element} {column} at idx={idx.tolist()} is NaN")
-            table.loc[idx, column] = new
-            return
         if column in TOPOLOGY_COLUMNS:
             state = table[column].to_numpy(dtype=bool, copy=True)
             new = values.astype(bool)
@@ -239,8 +234,9 @@ class GridModel:
                 self._dirty = True
             return
         new_mw = values.astype(np.float64)
-        if not np.isfinite(new_mw).all():
-            bad = idx[~np.isfinite(new_mw)].tolist()
+        limit = column in LIMIT_COLUMNS.get(element, ())  # a limit may be infinite
+        if not (ok := ~np.isnan(new_mw) if limit else np.isfinite(new_mw)).all():
+            bad = idx[~ok].tolist()
             raise SimulationError(f"{element} {column} at idx={bad} is not finite")
         column_mw = table[column].to_numpy()
         if column_mw.dtype == np.float64 and column_mw.flags.writeable:
