@@ -72,6 +72,12 @@ island_vm_min_pu [pu] Lowest energised bus voltage while islanded.
 island_vm_max_pu [pu] Highest bus voltage while islanded.
 switching_operations [-] Switch openings and closings plus changes of in_service, recorded.
 grid_forming_soc_min_frac [-] Lowest state of charge of a grid-forming battery.
+limit_violated_steps [-] Steps in which any unit (battery, CHP) reported power beyond its own
+    limits (limit_violated).
+island_collapsed_h [h] Time a grid-forming unit was tripped: its island needed more than it
+    could give and went dark.
+island_f_min_hz [Hz] Lowest frequency of a bus in a held island (P-f droop).
+island_f_max_hz [Hz] Highest frequency of a bus in a held island (P-f droop).
 ## money
 cost_net_metering_eur [EUR] Energy cost with import and export netted over the run: net import at
     the mean import price, or net export credited at the mean export price.

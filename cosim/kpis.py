@@ -50,6 +50,10 @@ HEADLINE = (
     "island_vm_max_pu",
     "switching_operations",
     "grid_forming_soc_min_frac",
+    "limit_violated_steps",
+    "island_collapsed_h",
+    "island_f_min_hz",
+    "island_f_max_hz",
 )
 """Names of the KPIs printed after a run, in this order."""
 
@@ -408,6 +412,20 @@ def _resilience(r: _Run) -> list[Kpi]:
         if vm.notna().any().any():
             k.append(r.kpi("island_vm_min_pu", *r.extreme(vm, "min")))
             k.append(r.kpi("island_vm_max_pu", *r.extreme(vm, "max")))
+        f_hz = r.cols("Grid", "f_hz", "bus_")
+        if held.shape == f_hz.shape and not f_hz.empty:
+            f_hz = f_hz.where(held.fillna(0).astype(bool).to_numpy() & (f_hz.to_numpy() > 0))
+            if f_hz.notna().any().any():
+                k.append(r.kpi("island_f_min_hz", *r.extreme(f_hz, "min")))
+                k.append(r.kpi("island_f_max_hz", *r.extreme(f_hz, "max")))
+    tripped = r.cols("Grid", "tripped")
+    if not tripped.empty:
+        dark = tripped.fillna(0).astype(bool).any(axis=1)
+        k.append(r.kpi("island_collapsed_h", float(dark.sum() * r.step_h)))
+    violated = r.data[[c for c in r.data.columns if c[1] == "limit_violated"]]
+    if not violated.empty:
+        steps_over = violated.fillna(0).astype(bool).any(axis=1)
+        k.append(r.kpi("limit_violated_steps", float(steps_over.sum())))
     states = [r.data[[c for c in r.data.columns if c[1] == a]] for a in ("closed", "in_service")]
     changes = sum(int((f.astype(float).diff().fillna(0) != 0).sum().sum()) for f in states)
     if any(not f.empty for f in states):

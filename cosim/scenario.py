@@ -47,6 +47,13 @@ SIMULATORS: dict[str, str] = {
 RECORDER = "cosim.recorder:RecorderSim"
 
 
+_FORMING_LIMITS = {
+    "storage": ("p_available_charge_mw", "p_available_discharge_mw"),
+    "sgen": ("p_available_mw", "p_min_mw"),
+}
+"""What a grid-forming unit tells the grid it can give, by grid element (see ``attach``)."""
+
+
 @dataclass(frozen=True)
 class Scenario:
     """A loaded scenario module."""
@@ -142,14 +149,18 @@ class Builder:
         buses: Sequence[int],
         attrs: Sequence[str] = ("p_mw", "q_mvar"),
         grid_forming: bool = False,
+        sn_mva: float | None = None,
     ) -> list[Any]:
         """Create a grid ``element`` (``load``, ``sgen``, ``storage``) at each bus, fed by its unit.
 
         The unit's ``attrs`` flow to the new element every step (same step, no shift); its
-        full id is the element's name in the net. ``grid_forming`` units (created with
-        ``grid_forming=True`` in their own simulator too) hold an island that loses its
-        external grid: the grid's ``p_slack_mw`` goes back to each of them one step late, for
-        their SoC or fuel. Returns the new grid entities.
+        full id is the element's name in the net, ``sn_mva`` its apparent-power rating.
+        ``grid_forming`` units (created with ``grid_forming=True`` in their own simulator too)
+        hold an island that loses its external grid: what each can give this step
+        (``p_available_charge_mw``/``p_available_discharge_mw`` of a storage,
+        ``p_available_mw``/``p_min_mw`` of an sgen, those the unit outputs) goes to the grid in
+        the same step, and the grid's ``p_slack_mw`` goes back to each one step late, for their
+        SoC or fuel. Returns the new grid entities.
         """
         models = {"load": "Load", "sgen": "Sgen", "storage": "Storage"}
         if element not in models:
@@ -159,10 +170,13 @@ class Builder:
         created = []
         for unit, bus in zip(units, buses, strict=True):
             target = getattr(grid_sim, models[element])(
-                bus=int(bus), name=unit.full_id, grid_forming=grid_forming
+                bus=int(bus), name=unit.full_id, grid_forming=grid_forming, sn_mva=sn_mva
             )
             self.world.connect(unit, target, *attrs)
             if grid_forming:
+                outputs = unit.model_mock.output_attrs
+                if given := [a for a in _FORMING_LIMITS.get(element, ()) if a in outputs]:
+                    self.world.connect(unit, target, *given)
                 self.check_attrs(unit, ["p_slack_mw"], "input")
                 self.feed_back(target, unit, "p_slack_mw", initial={"p_slack_mw": float("nan")})
             created.append(target)

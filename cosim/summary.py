@@ -18,6 +18,8 @@ HEADLINE_ATTRS = (
     "p_mw",
     "converged",
     "p_unserved_mw",
+    "limit_violated",
+    "tripped",
     *BALANCE_ATTRS,
 )
 
@@ -69,7 +71,7 @@ def headline(folder: str | Path) -> list[tuple[str, str]]:
     if not converged.empty:
         failed = int((converged == 0).to_numpy().sum())
         lines.append(("power flows not converged", f"{failed} of {converged.size}"))
-    return lines + balance + outage_line(data, step_h)
+    return lines + balance + outage_line(data, step_h) + limit_line(data, step_h)
 
 
 def outage_line(data: pd.DataFrame, step_h: float) -> list[tuple[str, str]]:
@@ -81,6 +83,24 @@ def outage_line(data: pd.DataFrame, step_h: float) -> list[tuple[str, str]]:
         return []
     text = ", ".join(f"{str(e).rsplit('.', 1)[-1]} {h:g}" for e, h in cut_h.items())
     return [("outage per load [h]", text)]
+
+
+def limit_line(data: pd.DataFrame, step_h: float) -> list[tuple[str, str]]:
+    """Steps with a unit beyond its limits, and hours an island was collapsed (if recorded)."""
+    attrs = set(data.columns.get_level_values(1))
+    if not attrs & {"limit_violated", "tripped"}:
+        return []
+
+    def steps(attr: str) -> int:
+        frame = data[[c for c in data.columns if c[1] == attr]]
+        return int(frame.fillna(0).astype(bool).any(axis=1).sum()) if not frame.empty else 0
+
+    return [
+        (
+            "unit limits exceeded / collapsed",
+            f"{steps('limit_violated')} steps / {steps('tripped') * step_h:g} h",
+        )
+    ]
 
 
 def balance_lines(data: pd.DataFrame, step_s: int) -> list[tuple[str, str]]:

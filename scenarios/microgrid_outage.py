@@ -7,14 +7,20 @@ stands at one house. From ``outage_start_h`` for ``outage_h`` hours the upstream
 
     Profiles-0.<load|sgen>_<i> --p_mw, q_mvar-->            Grid-0.<load|sgen>_<i>
     Events-0.events_0          --value as in_service-->     Grid-0.ext_grid_0   (the outage)
-    Battery-0.battery_0        --p_mw-->                    Grid-0.storage_<new> (grid-forming)
+    Battery-0.battery_0        --p_mw, p_available_charge_mw, p_available_discharge_mw-->
+                                                            Grid-0.storage_<new> (grid-forming)
     Grid-0.storage_<new>       --p_slack_mw (one step late)--> Battery-0.battery_0
     CHP-0.chp_0                --p_mw, q_mvar-->            Grid-0.sgen_<new>
     Grid, Battery  --measurements--> Controller-0.ctrl (islanding)
-    Controller-0.ctrl --closed, in_service (one step late)--> PCC switch, loads, PV sgens
+    Controller-0.ctrl --closed, in_service, f_set_hz (one step late)-->
+                                         PCC switch, loads, PV sgens, Grid-0.storage_<new>
 
-With ``controller=""`` nobody opens the PCC or sheds load: the battery holds the island alone
-until it is empty. With ``battery_grid_forming=False`` the feeder blacks out for the outage.
+The PCC has a loss-of-mains relay (``pcc_relay``): it opens in the step the upstream grid is
+lost, and closes by itself only onto a dead feeder. The battery gives at most its rating and
+what its SoC window allows; an island that needs more collapses (every load unserved) until it
+fits again. With ``controller=""`` nobody sheds load or synchronises: the battery holds the
+island until it can no longer, and the feeder is reconnected only once it is dark. With
+``battery_grid_forming=False`` the feeder blacks out for the outage.
 """
 
 from __future__ import annotations
@@ -49,6 +55,8 @@ class Config(RunConfig):
         Electrical rating of the heat-led CHP [MW]; 0: none.
     controller : str
         ``"islanding"`` (default), another controller name, or ``""`` for none.
+    pcc_relay : bool
+        The PCC has a loss-of-mains relay (opens within the step the upstream grid is lost).
     """
 
     start: str = "2016-01-15 00:00:00"
@@ -64,6 +72,7 @@ class Config(RunConfig):
     battery_grid_forming: bool = True
     chp_p_el_mw: float = 0.01
     controller: str = "islanding"
+    pcc_relay: bool = True
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -89,6 +98,8 @@ def build(b: Builder, cfg: Config) -> None:
     grid = grid_sim.Grid(grid=cfg.grid)
     elements = {e.eid: e for e in grid.children}
     net_info = _pcc(elements)
+    if cfg.pcc_relay:
+        grid_sim.add_relay(net_info["switch"])
     profiles = b.start("Profiles").Profiles(source=f"simbench:{cfg.grid}")
     for series in profiles.children:
         b.connect(series, elements[series.eid], *series.extra_info["attrs"])
@@ -111,6 +122,7 @@ def build(b: Builder, cfg: Config) -> None:
         [net_info["island_bus"]],
         attrs=("p_mw",),
         grid_forming=cfg.battery_grid_forming,
+        sn_mva=cfg.battery_p_mw,  # the inverter is rated for the battery's power
     )
     added = [battery_grid]
     chp = []
@@ -136,8 +148,6 @@ def build(b: Builder, cfg: Config) -> None:
                 "pcc_shift_degree": net_info["shift_degree"],
                 "battery": battery.full_id,
                 "battery_grid": battery_grid.full_id,
-                "e_battery_mwh": cfg.battery_e_mwh,
-                "p_battery_max_mw": cfg.battery_p_mw,
                 "reserve_soc_frac": cfg.reserve_soc_frac,
                 "loads": [load.full_id for load in loads],
                 "generators": [g.full_id for g in pv],
@@ -170,13 +180,14 @@ def _record(b: Builder, grid: Any, battery: Any, chp: list, added: list, ctrl: A
     by_type: dict[str, list] = {}
     for e in [*grid.children, *added]:
         by_type.setdefault(e.type, []).append(e)
-    b.record(by_type["Bus"], "vm_pu", "va_degree", "islanded")
+    b.record(by_type["Bus"], "vm_pu", "va_degree", "islanded", "f_hz")
     b.record(by_type["Line"] + by_type["Trafo"], "loading_percent", "pl_mw")
     b.record(by_type["ExtGrid"], "p_mw", "q_mvar", "vm_pu", "in_service")
     b.record(by_type["Load"], "p_mw", "p_unserved_mw", "in_service")
     b.record(by_type["Sgen"] + by_type["Storage"], "p_mw", "in_service")
+    b.record([e for e in added if e.type == "Storage"], "tripped")
     b.record(by_type["Switch"], "closed")
-    b.record([grid], "converged", "islanded")
+    b.record([grid], "converged", "islanded", "f_hz")
     b.record([battery], "p_mw", "soc_frac", "e_mwh", "p_loss_mw", "limit_violated", "grid_forming")
     b.record(chp, "p_mw", "p_th_mw", "p_fuel_mw", "e_tank_mwh")
     if ctrl is not None:

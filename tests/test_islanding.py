@@ -58,15 +58,24 @@ def test_island_equals_pandapower_with_the_same_slack(net: pp.pandapowerNet) -> 
     pp.create_ext_grid(ref, FORMING_BUS, vm_pu=1.0, va_degree=va_before)
     pp.runpp(ref, tolerance_mva=1e-10)
     assert np.allclose(model.result("bus", "vm_pu"), ref.res_bus.vm_pu, atol=1e-9, rtol=0)
-    assert np.allclose(model.result("bus", "va_degree"), ref.res_bus.va_degree, atol=1e-7)
     assert np.allclose(model.result("line", "pl_mw"), ref.res_line.pl_mw, atol=1e-9, rtol=0)
     # the storage's power = its own 2 kW + what the island's source gives (storage sign)
     slack_mw = -ref.res_ext_grid.p_mw.iloc[1]
     assert model.result("storage", "p_slack_mw")[0] == pytest.approx(slack_mw, abs=1e-9)
-    assert model.result("storage", "p_mw")[0] == pytest.approx(0.002 + slack_mw, abs=1e-9)
-    # the island keeps its angle: bus 13 as before, the upstream side only its trafo
-    assert model.result("bus", "va_degree")[list(net.bus.index).index(FORMING_BUS)] == (
-        pytest.approx(va_before, abs=1e-9)
+    p_inj_mw = -(0.002 + slack_mw)
+    assert model.result("storage", "p_mw")[0] == pytest.approx(-p_inj_mw, abs=1e-9)
+    # droop: unrated (1 MVA basis), 5 %: f = 50 - 50 Hz * 0.05 * p / 1 MW
+    f_hz = 50.0 - 2.5 * p_inj_mw
+    island = net.bus.index != 42
+    assert model.result("bus", "f_hz")[island] == pytest.approx(f_hz, abs=1e-9)
+    assert model.result("bus", "f_hz")[~island] == 50.0  # bus 42: still on its ext_grid
+    # the island's angles: pandapower's with the slip of one 900 s step added
+    slip = 360.0 * (f_hz - 50.0) * 900.0
+    va = model.result("bus", "va_degree")
+    expected = (ref.res_bus.va_degree.to_numpy() + np.where(island, slip, 0.0) + 180) % 360 - 180
+    assert np.allclose(va, expected, atol=1e-6)
+    assert va[list(net.bus.index).index(FORMING_BUS)] == pytest.approx(
+        (va_before + slip + 180) % 360 - 180, abs=1e-6
     )
 
 
@@ -119,6 +128,43 @@ def test_microgrid_rides_through_and_balances(tmp_path: Path) -> None:
     values = kpis.to_frame(kpis.compute(folder)).set_index("name")["value"]
     assert values["switching_operations"] >= 2  # PCC opened and closed
     assert data[("Grid-0.switch_8", "closed")].iloc[-1]  # resynchronised
+    # loss of mains within the step: at 16:00 the relay has opened the PCC, nothing crosses it
+    assert not data.loc[16 * 3600, ("Grid-0.switch_8", "closed")]
+    assert data.loc[16 * 3600, ("Grid-0.trafo_0", "loading_percent")] == 0.0
+    assert data.loc[16 * 3600, ("Grid-0.grid", "islanded")]
+    # the battery within its limits and its SoC window (0..1 by default) all day
+    assert not data[("Battery-0.battery_0", "limit_violated")].any()
+    soc = data[("Battery-0.battery_0", "soc_frac")]
+    assert soc.min() >= 0.0 and soc.max() <= 1.0
+    assert values["limit_violated_steps"] == 0
+
+
+def test_a_battery_too_small_for_its_island_leaves_it_dark(tmp_path: Path) -> None:
+    """10 kW battery, no controller: the island collapses when it needs more than 10 kW, and
+    every load in it is unserved while it is dark."""
+    folder = _microgrid(tmp_path, "small", battery_p_mw=0.01, controller="")
+    data = results.load(folder)
+    dark = data[("Grid-0.storage_0", "tripped")].astype(bool)
+    assert dark.any()
+    held = data[("Grid-0.grid", "islanded")].astype(bool)
+    # while held, the battery gives at most 10 kW (and its booking next step is the same)
+    assert (-data.loc[held, ("Grid-0.storage_0", "p_mw")] <= 0.01 + 1e-9).all()
+    assert not data[("Battery-0.battery_0", "limit_violated")].any()
+    # while dark, what the loads are not served is their whole demand from the profiles
+    demand = data.xs("p_unserved_mw", level="attr", axis=1).filter(like="load_")
+    served = data.xs("p_mw", level="attr", axis=1).filter(like="load_")
+    assert (served[dark] == 0).all().all()
+    # the same loads on a day without an outage (it would start after the run's 22 h): their
+    # served power at the dark steps is the demand the dark island did not serve
+    reference = results.load(_microgrid(tmp_path, "ref", outage_start_h=30.0, controller=""))
+    wanted = reference.xs("p_mw", level="attr", axis=1).filter(like="load_")
+    assert demand[dark].to_numpy() == pytest.approx(wanted[dark].to_numpy(), abs=1e-12)
+    assert (demand[dark].sum(axis=1) > 0.01).all()  # more than the battery could give
+    values = kpis.to_frame(kpis.compute(folder)).set_index("name")["value"]
+    unserved_mwh = wanted[dark].sum().sum() * 0.25  # MW x 0.25 h per step
+    assert values["energy_not_served_mwh"] == pytest.approx(unserved_mwh, rel=1e-12)
+    assert values["island_collapsed_h"] == pytest.approx(dark.sum() * 0.25)
+    assert values["islanded_h"] + values["island_collapsed_h"] == pytest.approx(4.0)
 
 
 def test_without_grid_forming_unit_the_island_demand_is_not_served(tmp_path: Path) -> None:
@@ -143,22 +189,35 @@ def _islanding(**options: Any) -> tuple[Islanding, Callable[..., Measurements]]:
     0.1 MWh battery of 0.05 MW, and a maker of its measurements."""
     ctrl = Islanding(
         pcc_switch="s", upstream="u", island_bus="bi", upstream_bus="bu", battery="b",
-        battery_grid="bg", e_battery_mwh=0.1, loads=["high", "low"], p_battery_max_mw=0.05,
-        reserve_soc_frac=0.2, **options,
+        battery_grid="bg", loads=["high", "low"], reserve_soc_frac=0.2, **options,
     )  # fmt: skip
     observed = {e: {a for e2, a in ctrl.observes() if e2 == e} for e, _ in ctrl.observes()}
 
     def seen(
-        upstream: float, soc: float, draw: float, va_island: float = -150.0, low_on: bool = True
+        upstream: float,
+        soc: float,
+        draw: float,
+        va_island: float = -150.0,
+        low_on: bool = True,
+        f_island: float = 50.0,
+        tripped: bool = False,
     ) -> Measurements:
         low = 0.02 if low_on else 0.0  # a shed load reports its demand as unserved
+        if tripped:  # the island is dark: nothing served, nothing drawn
+            low, draw, f_island = 0.0, 0.0, 0.0
         values = {
             "u": {"vm_pu": upstream},
-            "bi": {"vm_pu": 1.0, "va_degree": va_island},
-            "bu": {"vm_pu": upstream, "va_degree": 0.0},
-            "b": {"soc_frac": soc},
-            "bg": {"p_mw": -draw},
-            "high": {"p_mw": 0.03, "p_unserved_mw": 0.0},
+            "bi": {"vm_pu": 0.0 if tripped else 1.0, "va_degree": va_island, "f_hz": f_island},
+            "bu": {"vm_pu": upstream, "va_degree": 0.0, "f_hz": 50.0 if upstream else 0.0},
+            # 0.05 MW inverter; the SoC window leaves it its full power
+            "b": {
+                "soc_frac": soc,
+                "e_max_mwh": 0.1,
+                "p_available_charge_mw": 0.05,
+                "p_available_discharge_mw": 0.05,
+            },
+            "bg": {"p_mw": -draw, "tripped": tripped},
+            "high": {"p_mw": 0.0 if tripped else 0.03, "p_unserved_mw": 0.03 if tripped else 0.0},
             "low": {"p_mw": low, "p_unserved_mw": 0.02 - low},
         }
         return Measurements(values, observed)
@@ -170,12 +229,20 @@ def test_controller_sheds_lowest_priority_first_and_resynchronises() -> None:
     ctrl, seen = _islanding(pcc_shift_degree=150.0)
     assert ctrl.decide(0, seen(0.0, 0.9, 0.0)) == {"s": {"closed": False}}
     # 0.06 MW drawn > 0.05 MW limit: shed "low" (0.02 MW), which suffices
-    assert ctrl.decide(900, seen(0.0, 0.9, 0.06)) == {"low": {"in_service": False}}
-    # upstream back but 20 degrees apart: wait; in step: close and restore
-    assert ctrl.decide(1800, seen(1.0, 0.8, 0.04, va_island=-130.0, low_on=False)) == {}
-    assert ctrl.decide(2700, seen(1.0, 0.8, 0.04, low_on=False)) == {
+    shed = ctrl.decide(900, seen(0.0, 0.9, 0.06))
+    assert shed.pop("low") == {"in_service": False}
+    assert shed == {"bg": {"f_set_hz": 50.0}}  # at nominal: secondary control holds
+    # upstream back but 30 degrees apart (IEEE 1547 Table 39: 20 deg): wait and steer the phase
+    # by -30 deg over the 900 s step: f_set = 50 + (50 - 50) - 30 / (360 * 900) Hz
+    waits = ctrl.decide(1800, seen(1.0, 0.8, 0.04, va_island=-120.0, low_on=False))
+    assert waits == {"bg": {"f_set_hz": pytest.approx(50.0 - 30.0 / 324000.0, abs=1e-12)}}
+    # in phase but 0.4 Hz fast (> 0.3 Hz): wait; secondary control takes 0.4 Hz off f_set
+    waits = ctrl.decide(2700, seen(1.0, 0.8, 0.04, f_island=50.4, low_on=False))
+    assert waits == {"bg": {"f_set_hz": pytest.approx(50.0 - 30.0 / 324000.0 - 0.4)}}
+    assert ctrl.decide(3600, seen(1.0, 0.8, 0.04, f_island=50.2, low_on=False)) == {
         "s": {"closed": True},
         "low": {"in_service": True},
+        "bg": {"f_set_hz": 50.0},
     }
     assert ctrl.report()["switching_operations"] == 4
 
@@ -184,9 +251,19 @@ def test_a_shed_load_stays_off_for_min_off_s_in_the_island() -> None:
     ctrl, seen = _islanding(min_off_s=3600)
     assert ctrl.decide(0, seen(0.0, 0.9, 0.0)) == {"s": {"closed": False}}
     shed = ctrl.decide(900, seen(0.0, 0.9, 0.06))
-    assert shed == {"low": {"in_service": False}}  # shed at 900 s
+    assert shed["low"] == {"in_service": False}  # shed at 900 s
     # 0.02 MW drawn: with "low" back 0.04 MW, within the headroom 0.9 x 0.05 MW (the battery's
     # limit; its energy above the reserve allows more), but it has been off only 900 s
-    assert ctrl.decide(1800, seen(0.0, 0.9, 0.02, low_on=False)) == {}
-    assert ctrl.decide(3600, seen(0.0, 0.9, 0.02, low_on=False)) == {}  # off 2700 s
-    assert ctrl.decide(4500, seen(0.0, 0.9, 0.02, low_on=False)) == {"low": {"in_service": True}}
+    assert "low" not in ctrl.decide(1800, seen(0.0, 0.9, 0.02, low_on=False))
+    assert "low" not in ctrl.decide(3600, seen(0.0, 0.9, 0.02, low_on=False))  # off 2700 s
+    assert ctrl.decide(4500, seen(0.0, 0.9, 0.02, low_on=False))["low"] == {"in_service": True}
+
+
+def test_after_a_collapse_the_controller_sheds_until_a_black_start_fits() -> None:
+    ctrl, seen = _islanding()
+    ctrl.decide(0, seen(0.0, 0.9, 0.0))
+    # dark island: 0.03 + 0.02 MW unserved; the battery gives 0.05 MW but only
+    # (0.9 - 0.2) x 0.1 MWh / 0.25 h = 0.28 MW above the reserve: 0.05 MW fits, nothing to shed
+    assert ctrl.decide(900, seen(0.0, 0.9, 0.0, tripped=True)) == {}
+    # at SoC 0.3: (0.3 - 0.2) x 0.1 / 0.25 = 0.04 MW < 0.05 MW: shed "low" (0.02 MW)
+    assert ctrl.decide(1800, seen(0.0, 0.3, 0.0, tripped=True)) == {"low": {"in_service": False}}

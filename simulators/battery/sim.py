@@ -56,6 +56,7 @@ P_SLACK_MW = Attr(
 P_MW = Attr("p_mw", "MW", "delivered grid power, mean over the step, storage sign (> 0 charges)")
 SOC_FRAC = Attr("soc_frac", "-", "stored energy / e_max_mwh; outside the window only as a slack")
 E_MWH = Attr("e_mwh", "MWh", "stored energy at the end of the step")
+E_MAX_MWH = Attr("e_max_mwh", "MWh", "usable capacity (its parameter), for controllers")
 P_LOSS_MW = Attr("p_loss_mw", "MW", "conversion and self-discharge losses, mean over the step")
 P_AVAILABLE_CHARGE_MW = Attr(
     "p_available_charge_mw", "MW", "the most the next step can charge (power and SoC limits)"
@@ -73,6 +74,7 @@ OUTPUTS = (
     P_MW,
     SOC_FRAC,
     E_MWH,
+    E_MAX_MWH,
     P_LOSS_MW,
     P_AVAILABLE_CHARGE_MW,
     P_AVAILABLE_DISCHARGE_MW,
@@ -183,6 +185,8 @@ class BatterySim(mosaik_api_v3.Simulator):
             return (result.e_mwh / fleet.e_max_mwh).tolist()
         if attr == "grid_forming":
             return fleet.grid_forming.tolist()
+        if attr == "e_max_mwh":
+            return fleet.e_max_mwh.tolist()
         if attr in ("p_mw", "e_mwh", "p_loss_mw", "limit_violated"):
             column: np.ndarray = getattr(result, attr)
             return column.tolist()

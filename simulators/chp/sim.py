@@ -61,11 +61,15 @@ P_LIMIT_VIOLATION_MW = Attr(
     "p_limit_violation_mw", "MW", "slack output beyond [min part load, max]: > 0 above max"
 )
 LIMIT_VIOLATED = Attr("limit_violated", "-", "p_limit_violation_mw is not 0 (bool)")
+P_AVAILABLE_MW = Attr(
+    "p_available_mw", "MW", "the most it can give next step: full load (fuel from the gas grid)"
+)
+P_MIN_MW = Attr("p_min_mw", "MW", "the least it gives while on: minimum part load")
 INPUTS = (P_SET_MW, P_SLACK_MW, P_HEAT_DEMAND_MW)
 OUTPUTS = (
     P_MW, Q_MVAR, P_TH_MW, P_BOILER_TH_MW, P_HEAT_DEMAND_MW, P_FUEL_MW, E_TANK_MWH,
     P_HEAT_DUMPED_MW, P_TANK_LOSS_MW, ON, CO2_KG_PER_H, STARTS, P_LIMIT_VIOLATION_MW,
-    LIMIT_VIOLATED,
+    LIMIT_VIOLATED, P_AVAILABLE_MW, P_MIN_MW,
 )  # fmt: skip
 ATTRS = tuple(dict.fromkeys((*INPUTS, *OUTPUTS)))
 INPUT_DEFAULTS = {"p_set_mw": 0.0, "p_slack_mw": np.nan, "p_heat_demand_mw": np.nan}
@@ -143,7 +147,11 @@ class ChpSim(mosaik_api_v3.Simulator):
         )
         self._arrays = {f.name: getattr(flows, f.name) for f in fields(flows)}
         self._arrays.update(
-            e_tank_mwh=self.state.e_tank_mwh, on=self.state.on, starts=self.state.starts
+            e_tank_mwh=self.state.e_tank_mwh,
+            on=self.state.on,
+            starts=self.state.starts,
+            p_available_mw=self.fleet.p_el_max_mw,
+            p_min_mw=self.fleet.p_el_min_mw,
         )
         self._lists = {}
         return time + self.step_s

@@ -62,23 +62,71 @@ def supplied(net: pandapowerNet, labels: np.ndarray, own_sources: Sequence[int])
     return {int(label) for label in found if label >= 0}
 
 
-def forming_slacks(
+def forming_groups(
     net: pandapowerNet,
     labels: np.ndarray,
     candidates: Sequence[tuple[int, bool]],
     own_sources: Sequence[int],
-) -> list[int]:
-    """Which grid-forming units hold an island: positions in ``candidates``, each a
-    ``(bus, in_service)`` pair in priority order; one unit per island without a supply."""
+) -> list[list[int]]:
+    """The grid-forming units of each island without a supply: positions in ``candidates``,
+    each a ``(bus, in_service)`` pair in priority order; per island its units, the first its
+    reference (the one whose source holds the island's voltage and angle)."""
     pos = _bus_position(net)
     taken = supplied(net, labels, own_sources)
-    chosen = []
+    groups: dict[int, list[int]] = {}
     for k, (bus, in_service) in enumerate(candidates):
         label = int(labels[pos[bus]])
         if in_service and label >= 0 and label not in taken:
-            chosen.append(k)
-            taken.add(label)
-    return chosen
+            groups.setdefault(label, []).append(k)
+    return list(groups.values())
+
+
+def switch_ends(net: pandapowerNet, switch: int) -> tuple[int, int]:
+    """Bus positions on either side of a switch: its bus, and the other end of what it opens
+    (a bus, or a line's or transformer's far end)."""
+    pos = _bus_position(net)
+    row = net.switch.loc[switch]
+    bus, element, et = int(row["bus"]), int(row["element"]), str(row["et"])
+    if et == "b":
+        other = element
+    else:
+        table = net["line" if et == "l" else "trafo"]
+        ends = ("from_bus", "to_bus") if et == "l" else ("hv_bus", "lv_bus")
+        a, b = (int(table.at[element, end]) for end in ends)
+        other = b if a == bus else a
+    return int(pos[bus]), int(pos[other])
+
+
+def loss_of_mains(
+    net: pandapowerNet,
+    labels: np.ndarray,
+    relays: Sequence[int],
+    latched: set[int],
+    own_sources: Sequence[int],
+    live: np.ndarray,
+) -> tuple[list[int], list[int]]:
+    """What loss-of-mains relays do on a topology change: (switches to open, switches to close).
+
+    A relay opens its closed switch when the switch's island has lost every supply of the
+    net's own. A switch its relay opened (in ``latched``) closes again by itself only onto a
+    dead side (dead-line closing): one side supplied, the other neither supplied nor ``live``
+    (a bus mask: held by a grid-forming unit in the last step). A live island needs a
+    synchroniser to close."""
+    taken = supplied(net, labels, own_sources)
+    closed = net.switch.closed.astype(bool)
+    trip, reclose = [], []
+    for switch in relays:
+        a, b = switch_ends(net, switch)
+        if closed.at[switch]:
+            if labels[a] < 0 or labels[a] not in taken:
+                trip.append(switch)
+            continue
+        if switch not in latched:
+            continue
+        sides = [(labels[a] in taken, bool(live[a])), (labels[b] in taken, bool(live[b]))]
+        if any(s for s, _ in sides) and not any(not s and alive for s, alive in sides):
+            reclose.append(switch)
+    return trip, reclose
 
 
 def _bus_position(net: pandapowerNet) -> np.ndarray:

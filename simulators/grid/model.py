@@ -11,15 +11,30 @@ results are computed here from the voltages with pandapower's own ``pfsoln`` and
 element or a failed step, the next solve runs a full ``runpp(init="auto")`` (recycling would
 silently return the old results with ``converged=True``).
 
-Islands: each full solve first finds the islands (:mod:`simulators.grid.islands`). An island
-without an external grid is held by its first in-service grid-forming unit (a storage or sgen
-added with ``grid_forming=True``): an ``ext_grid`` of its own at the unit's bus, at 1.0 pu
-and at the angle the bus had before (a slack ``gen`` cannot keep an angle), takes whatever
-the island needs beyond the unit's own set power. That extra is the unit's ``p_slack_mw``;
-the unit books it one step later, and during that step the power it reports is that booking,
-not a new injection, so the flow counts it as 0. Over a run the unit's energy thus equals the
-grid's, exactly; its SoC lags by one step while it holds an island. Islands with neither are
-de-energised: their loads report ``p_unserved_mw``.
+Islands: each full solve first finds the islands (:mod:`simulators.grid.islands`). A switch
+with a loss-of-mains relay (:meth:`GridModel.add_relay`) opens in the solve in which its island
+loses every external grid, so no energy crosses it from then on; it closes again by itself only
+onto a dead island (see :func:`islands.loss_of_mains`). An island without an external grid is
+held by its in-service grid-forming units (storage or sgen added with ``grid_forming=True``):
+the first one's ``ext_grid``, at 1.0 pu and at the angle its bus had before (a slack ``gen``
+cannot keep an angle), balances the island; the others give their P-f droop share
+(:mod:`simulators.grid.forming`), found by re-solving until the shares hold. What a unit gives
+beyond its own set power is its ``p_slack_mw``; the unit books it one step later, and during
+that step the power it reports is that booking, not a new injection, so the flow counts it as 0.
+Over a run the unit's energy thus equals the grid's, exactly; its SoC lags by one step while it
+holds an island.
+
+Ratings: each forming unit gives at most what it can (its ``p_available_*`` inputs, which the
+unit computes for the step that books this one, and its apparent-power rating ``sn_mva``). A
+unit whose share lies outside trips within the step: its island is solved again without it and,
+with no forming unit left, is de-energised (collapse). A tripped unit tries a black start in
+every later step: it holds its island again from the first step whose demand fits within its
+limits (after the controller shed load, the PV came up, or the upstream grid came back).
+Islands with no source are de-energised: their loads report ``p_unserved_mw``.
+
+Frequency: a held island runs at its droop frequency (``f_hz`` of its buses), and its angles
+drift against the upstream grid's by the slip of each step (``dt_s``); supplied buses are at
+``forming.F_NOMINAL_HZ``, de-energised ones at 0.
 """
 
 from __future__ import annotations
@@ -41,7 +56,9 @@ from pandapower.pypower.idx_gen import PG, QG
 from scipy.sparse.linalg import MatrixRankWarning
 
 from cosim.errors import ConfigError, SimulationError, unknown
-from simulators.grid import islands
+from cosim.synchronism import wrap_degree
+from simulators.grid import forming
+from simulators.grid.holders import LIMIT_COLUMNS, Holders
 
 INJECTIONS: tuple[str, ...] = ("load", "sgen", "storage")
 """Element types :meth:`GridModel.add_element` creates."""
@@ -49,18 +66,19 @@ ELEMENTS: tuple[str, ...] = ("bus", "line", "trafo", "switch", *INJECTIONS, "gen
 POWER_COLUMNS = {**dict.fromkeys(INJECTIONS, ("p_mw", "q_mvar")), "gen": ("p_mw",)}
 TOPOLOGY_COLUMNS: tuple[str, ...] = ("closed", "in_service")
 RESULTS: dict[str, tuple[str, ...]] = {
-    "bus": ("vm_pu", "va_degree", "islanded"),
+    "bus": ("vm_pu", "va_degree", "islanded", "f_hz"),
     "line": ("loading_percent", "p_from_mw", "q_from_mvar", "i_ka", "pl_mw"),
     "trafo": ("loading_percent", "p_hv_mw", "q_hv_mvar", "pl_mw"),
     "switch": ("closed",),
     "ext_grid": ("p_mw", "q_mvar", "vm_pu"),
     "load": ("p_mw", "q_mvar", "p_unserved_mw"),
-    "sgen": ("p_mw", "q_mvar", "p_slack_mw"),
-    "storage": ("p_mw", "q_mvar", "p_slack_mw"),
+    "sgen": ("p_mw", "q_mvar", "p_slack_mw", "tripped"),
+    "storage": ("p_mw", "q_mvar", "p_slack_mw", "tripped"),
     "gen": ("p_mw", "q_mvar"),
 }
 FORMING: tuple[str, ...] = ("storage", "sgen")
 """Element types that can be grid-forming (an island's slack)."""
+
 TOLERANCE_MVA: tuple[float, float] = (1e-11, 1e-8)
 """Bounds of the Newton-Raphson stop criterion (pandapower's ``tolerance_mva``). The default
 1e-8 leaves up to 2e-8 pu in vm_pu (CIGRE LV), so the fast path tightens it to ``FLOOR_MARGIN``
@@ -99,10 +117,8 @@ class GridModel:
             self._as_float(element)
         self._dirty, self._converged, self._blackout = True, False, False
         self._fast_kw: dict[str, Any] = {}
-        self._forming: list[tuple[str, int, int]] = []  # (element, index, its ext_grid index)
-        self._holding: list[int] = []  # positions in _forming that hold an island now
-        self._booking: list[int] = []  # ... that held one last step: their input is a booking
-        self._bus_held = np.zeros(len(net.bus), dtype=bool)  # in an island a unit holds
+        self._holders = Holders(net)
+        self.dt_s = 900.0  # step length, for the phase slip of islands [s]
         if self.solve():
             self.solve()  # one fast step too: compiles what the per-step path needs
 
@@ -119,19 +135,43 @@ class GridModel:
     @property
     def islanded(self) -> bool:
         """A grid-forming unit holds an island in the last solve."""
-        return bool(self._holding) and self._converged
+        return bool(self._holders.holding) and self._converged
 
-    def add_element(self, element: str, bus: int, grid_forming: bool = False, **values: Any) -> int:
+    @property
+    def f_hz(self) -> float:
+        """Frequency of the energised island farthest from nominal; 0 if none is energised [Hz]."""
+        if not self._converged or self._blackout:
+            return 0.0 if self._converged else np.nan
+        return float(
+            max(
+                self._holders.f_hz,
+                key=lambda f: abs(f - forming.F_NOMINAL_HZ),
+                default=forming.F_NOMINAL_HZ,
+            )
+        )
+
+    def add_element(
+        self,
+        element: str,
+        bus: int,
+        grid_forming: bool = False,
+        droop_frac: float = forming.DEFAULT_DROOP_FRAC,
+        **values: Any,
+    ) -> int:
         """Create a load, sgen or storage at an existing bus; return its pandapower index.
 
-        ``values`` are keyword arguments of ``pp.create_<element>``; ``p_mw`` defaults to 0.
-        A ``grid_forming`` storage or sgen holds its island when the island has no external
-        grid (see the module docstring).
+        ``values`` are keyword arguments of ``pp.create_<element>``; ``p_mw`` defaults to 0,
+        ``sn_mva`` is the apparent-power rating. A ``grid_forming`` storage or sgen holds its
+        island when the island has no external grid, with P-f droop ``droop_frac`` (see the
+        module docstring); until its ``LIMIT_COLUMNS`` are written it may give up to
+        ``sn_mva`` each way (a storage; an sgen from 0), or anything without a rating.
         """
         if element not in _CREATE:
             raise unknown("element", element, INJECTIONS)
         if grid_forming and element not in FORMING:
             raise ConfigError(f"grid_forming=True needs a storage or sgen, not a {element}")
+        if not 0 < droop_frac <= 1:
+            raise ConfigError(f"droop_frac={droop_frac!r} must be in (0, 1] (0.05: 5 % droop)")
         buses = self._net.bus.index
         if not isinstance(bus, int | np.integer) or bus not in buses:
             raise ConfigError(
@@ -153,26 +193,38 @@ class GridModel:
             _compile_newton(self._net)
             name = f"slack of grid-forming {element} {idx}"
             source = pp.create_ext_grid(self._net, int(bus), in_service=False, name=name)
-            self._forming.append((element, idx, int(source)))
+            self._holders.add(element, idx, int(source), droop_frac)
             self._positions.pop("ext_grid", None)
         self._dirty = True
         return idx
 
+    def add_relay(self, switch: int) -> None:
+        """Give ``switch`` a loss-of-mains relay: it opens in the solve in which its island loses
+        every external grid, and closes again by itself only onto a dead island (a live one
+        needs a synchroniser: a ``closed`` input). A ``closed=False`` input takes it over."""
+        self._holders.add_relay(switch)
+        self._dirty = True
+
     def set_values(self, element: str, column: str, idx: np.ndarray, values: np.ndarray) -> None:
         """Write ``values`` into ``net[element][column]`` at the pandapower indices ``idx``.
 
-        ``p_mw``/``q_mvar`` of load, sgen, storage (gen: ``p_mw``) stay on the fast path;
-        a real change of ``closed`` (switch) or ``in_service`` makes the next solve a full one.
+        ``p_mw``/``q_mvar`` of load, sgen, storage (gen: ``p_mw``) and the ``LIMIT_COLUMNS``
+        stay on the fast path; a real change of ``closed`` (switch) or ``in_service`` makes the
+        next solve a full one. A switch its relay opened stays open until ``closed`` is False.
         """
         table = self._table(element)
-        allowed = POWER_COLUMNS.get(element, ()) + tuple(
-            c for c in TOPOLOGY_COLUMNS if c in table.columns
+        allowed = (
+            POWER_COLUMNS.get(element, ())
+            + LIMIT_COLUMNS.get(element, ())
+            + tuple(c for c in TOPOLOGY_COLUMNS if c in table.columns)
         )
         if column not in allowed:
             raise unknown(f"{element} column", column, allowed)
         idx = np.asarray(idx, dtype=np.int64)
         pos = self._position(element, idx)
         values = np.broadcast_to(np.asarray(values), pos.shape)
+        if element == "switch":
+            values = self._holders.command(idx, values)
         if column in TOPOLOGY_COLUMNS:
             state = table[column].to_numpy(dtype=bool, copy=True)
             new = values.astype(bool)
@@ -182,8 +234,9 @@ class GridModel:
                 self._dirty = True
             return
         new_mw = values.astype(np.float64)
-        if not np.isfinite(new_mw).all():
-            bad = idx[~np.isfinite(new_mw)].tolist()
+        limit = column in LIMIT_COLUMNS.get(element, ())  # a limit may be infinite
+        if not (ok := ~np.isnan(new_mw) if limit else np.isfinite(new_mw)).all():
+            bad = idx[~ok].tolist()
             raise SimulationError(f"{element} {column} at idx={bad} is not finite")
         column_mw = table[column].to_numpy()
         if column_mw.dtype == np.float64 and column_mw.flags.writeable:
@@ -194,25 +247,59 @@ class GridModel:
             table[column] = column_mw
 
     def solve(self) -> bool:
-        """One AC power flow; return whether it converged (results are NaN if not)."""
-        net, rebuilt = self._net, self._dirty
-        self._zero_bookings()
+        """One AC power flow; return whether it converged (results are NaN if not).
+
+        With grid-forming units: re-solved until their droop shares hold, and again without
+        any unit whose share lies outside its limits (it trips; see the module docstring)."""
+        holders = self._holders
+        holders.zero_bookings()
+        own_mw = holders.own_power()
+        holders.tripped = np.zeros(len(holders.units), dtype=bool)  # this step's trips
+        for _ in range(len(holders.units) + 1):
+            holders.restore_own(own_mw)
+            if not self._flow():
+                return self._fail()
+            over = holders.hold(own_mw, self._sources, self._resolve)
+            if not over.any():
+                break
+            holders.tripped |= over
+            self._dirty = True  # solve again without the tripped units
+        self._dirty |= bool(holders.tripped.any())  # they try a black start next step
+        holders.slip(self.dt_s)
+        self._converged = True
+        holders.booking = list(holders.holding)
+        return True
+
+    def _flow(self) -> bool:
+        """One power flow: full after a change, else recycled; results extracted."""
+        rebuilt = self._dirty
         if rebuilt:
-            if self._forming:
-                self._assign_slacks()
+            if self._holders.units or self._holders.relays:
+                self._holders.assign(self._bus_angles())
             self._blackout = not self._has_slack()
             if not self._blackout and not self._full_solve():
-                return self._fail()
+                return False
             self._dirty = False
-        elif not self._blackout:
-            with _quiet_divergence():  # recycled: runs with net._options of the full call
-                pp.runpp(net, **self._fast_kw)
-            if not net._ppc["success"]:
-                return self._fail()
+        elif not self._blackout and not self._fast_solve():
+            return False
         self._extract(rebuilt)
-        self._converged = True
-        self._booking = list(self._holding)
         return True
+
+    def _fast_solve(self) -> bool:
+        with _quiet_divergence():  # recycled: runs with net._options of the full call
+            pp.runpp(self._net, **self._fast_kw)
+        return bool(self._net._ppc["success"])
+
+    def _resolve(self) -> None:
+        """Solve again on the fast path (droop shares changed) and extract the results."""
+        if not self._fast_solve():
+            raise SimulationError("droop sharing: the island's power flow diverged")
+        self._extract(False)
+
+    def _sources(self) -> tuple[np.ndarray, np.ndarray]:
+        """P and Q of every ext_grid in the last flow, by row [MW, Mvar]."""
+        rows = self._rows["ext_grid"]
+        return _take(self._p_gen_mw, *rows), _take(self._q_gen_mvar, *rows)
 
     def result(self, element: str, attr: str) -> np.ndarray:
         """``attr`` of every ``element``, aligned with ``net[element].index``."""
@@ -224,12 +311,19 @@ class GridModel:
             raise unknown(f"{element} result", attr, known)
         if not self._converged:
             return np.full(len(table), np.nan)
+        holders = self._holders
         if element == "bus" and attr == "islanded":
-            held = np.zeros(len(table), dtype=bool)
-            held[: len(self._bus_held)] = self._bus_held  # buses added since: not held
-            return held
+            return holders.bus_held_now()
+        if element == "bus" and attr == "f_hz":
+            return holders.bus_f_hz(self.result("bus", "vm_pu") > 0)
+        if element == "bus" and attr == "va_degree":
+            va = _take(self._va_degree, *self._rows["bus"])
+            return np.where(self._rows["bus"][1], wrap_degree(va + holders.bus_drift()), 0.0)
         if element == "bus":
-            return _take(self._vm_pu if attr == "vm_pu" else self._va_degree, *self._rows["bus"])
+            return _take(self._vm_pu, *self._rows["bus"])
+        if attr == "tripped":
+            units = np.flatnonzero(holders.tripped).tolist()
+            return holders.per_element(element, np.ones(len(holders.units), bool), units, False)
         if element == "ext_grid" and attr == "vm_pu":  # the upstream voltage, 0 when it is gone
             return np.where(self._rows[element][1], table["vm_pu"].to_numpy(dtype=float), 0.0)
         if element in ("ext_grid", "gen"):
@@ -267,43 +361,8 @@ class GridModel:
 
     def _fail(self) -> bool:
         self._dirty, self._converged = True, False  # the recycled start point is spoiled
-        self._booking = []  # no slack power was reported: nothing to book
+        self._holders.booking = []  # no slack power was reported: nothing to book
         return False
-
-    def _zero_bookings(self) -> None:
-        """The units that held an island last step now report that step's booked energy as
-        their power: it does not flow again."""
-        for k in self._booking:
-            element, idx, _ = self._forming[k]
-            pos = self._position(element, np.array([idx]))
-            for column in POWER_COLUMNS[element]:
-                self.set_values(element, column, np.array([idx]), np.zeros(len(pos)))
-
-    def _assign_slacks(self) -> None:
-        """Give every island without an external grid its grid-forming slack, if it has one.
-
-        The slack keeps the angle its bus had in the last solve, as a grid-forming inverter
-        that follows the grid's phase until it islands: resynchronising stays possible."""
-        net = self._net
-        sources = [source for _, _, source in self._forming]
-        va_before = self._bus_angles()
-        net.ext_grid.loc[sources, "in_service"] = False
-        labels = islands.bus_islands(net)
-        candidates = [
-            (int(net[e].at[i, "bus"]), bool(net[e].at[i, "in_service"]))
-            for e, i, _ in self._forming
-        ]
-        self._holding = islands.forming_slacks(net, labels, candidates, sources)
-        held = [labels[self._position("bus", np.array([bus]))[0]] for bus, _ in candidates]
-        self._bus_held = np.isin(labels, [held[k] for k in self._holding]) & (labels >= 0)
-        for k in self._holding:
-            source = sources[k]
-            bus = int(net.ext_grid.at[source, "bus"])
-            net.ext_grid.loc[source, ["in_service", "vm_pu", "va_degree"]] = [
-                True,
-                1.0,
-                va_before.get(bus, 0.0),
-            ]
 
     def _bus_angles(self) -> dict[int, float]:
         """va_degree of every energised bus in the last converged solve."""
@@ -426,12 +485,13 @@ class GridModel:
         if attr == "p_unserved_mw":  # demand of loads that are off or de-energised
             demand = table["p_mw"].to_numpy() * table["scaling"].to_numpy()
             return np.where(on, 0.0, np.maximum(demand, 0.0))
+        holders = self._holders
         if attr == "p_slack_mw":
-            return self._slack_power(element, "p_mw", np.nan)
+            return holders.per_element(element, holders.extra_mw, holders.holding, np.nan)
         column = "p_mw" if attr == "p_mw" else "q_mvar"
         base = table[column].to_numpy() * table["scaling"].to_numpy() * on
-        if self._holding and element in FORMING:
-            base = base + self._slack_power(element, column, 0.0)
+        if holders.holding and element in FORMING:  # the reference units' source
+            base = base + holders.slack_power(element, column, self._sources())
         if element != "load" or not self._net.get("_options", {}).get("voltage_depend_loads"):
             return base
         kind = column[0]  # results_bus.write_voltage_dependend_load_results
@@ -440,21 +500,6 @@ class GridModel:
         bus_pos = self._position("bus", table["bus"].to_numpy(dtype=np.int64))
         vm_pu = _take(self._vm_pu, self._rows["bus"][0][bus_pos], self._rows["bus"][1][bus_pos])
         return base * (1.0 - z - i + i * vm_pu + z * vm_pu**2)
-
-    def _slack_power(self, element: str, column: str, other: float) -> np.ndarray:
-        """What the grid-forming units of ``element`` give as island slack, in the element's
-        sign (storage: > 0 charges); ``other`` for the rest."""
-        out = np.full(len(self._net[element]), other)
-        if not self._holding:
-            return out
-        source_power = self.result("ext_grid", column)
-        source_pos = self._position("ext_grid", np.array([g for _, _, g in self._forming]))
-        sign = -1.0 if element == "storage" else 1.0  # ext_grid > 0 injects, as sgen
-        for k in self._holding:
-            e, idx, _ = self._forming[k]
-            if e == element:
-                out[self._position(e, np.array([idx]))] = sign * source_power[source_pos[k]]
-        return out
 
 
 _NEWTON_COMPILED = False

@@ -28,7 +28,7 @@ from cosim.simapi import (
     positive_int,
     sim_meta,
 )
-from simulators.grid import model, nets
+from simulators.grid import forming, model, nets
 
 P_MW = Attr("p_mw", "MW", "active power; sign of the pandapower element type")
 Q_MVAR = Attr("q_mvar", "Mvar", "reactive power; sign follows p_mw of the same element")
@@ -49,28 +49,56 @@ P_SLACK_MW = Attr(
     "NaN when it holds no island. Feed it back one step late: the unit books it then",
 )
 VM_SOURCE_PU = Attr("vm_pu", "p.u.", "voltage of the upstream source; 0 when out of service")
+F_HZ_BUS = Attr("f_hz", "Hz", "frequency of the bus's island (droop); 0 when de-energised")
+F_HZ_GRID = Attr("f_hz", "Hz", "frequency of the energised island farthest from nominal")
+TRIPPED = Attr("tripped", "-", "the grid-forming unit tripped this step: its island needed more")
+F_SET_HZ = Attr("f_set_hz", "Hz", "input: no-load frequency of a grid-forming unit's droop")
+P_AVAILABLE_CHARGE_MW = Attr(
+    "p_available_charge_mw", "MW", "input: the most a grid-forming storage can charge (> 0)"
+)
+P_AVAILABLE_DISCHARGE_MW = Attr(
+    "p_available_discharge_mw", "MW", "input: the most a grid-forming storage can discharge"
+)
+P_AVAILABLE_MW = Attr("p_available_mw", "MW", "input: the most a grid-forming sgen can inject")
+P_MIN_MW = Attr("p_min_mw", "MW", "input: the least a grid-forming sgen can inject")
 
 # entity type -> (pandapower element, exchanged attributes); inputs are the subset in INPUTS
 ENTITY_TYPES: dict[str, tuple[str, tuple[Attr, ...]]] = {
-    "Bus": ("bus", (VM_PU, VA_DEGREE, ISLANDED_BUS, IN_SERVICE)),
+    "Bus": ("bus", (VM_PU, VA_DEGREE, ISLANDED_BUS, F_HZ_BUS, IN_SERVICE)),
     "Line": ("line", (LOADING_PERCENT, PL_MW, IN_SERVICE)),
     "Trafo": ("trafo", (LOADING_PERCENT, PL_MW, IN_SERVICE)),
     "Switch": ("switch", (CLOSED,)),
     "Load": ("load", (P_MW, Q_MVAR, P_UNSERVED_MW, IN_SERVICE)),
-    "Sgen": ("sgen", (P_MW, Q_MVAR, P_SLACK_MW, IN_SERVICE)),
-    "Storage": ("storage", (P_MW, Q_MVAR, P_SLACK_MW, IN_SERVICE)),
+    "Sgen": (
+        "sgen",
+        (P_MW, Q_MVAR, P_SLACK_MW, TRIPPED, P_AVAILABLE_MW, P_MIN_MW, F_SET_HZ, IN_SERVICE),
+    ),
+    "Storage": (
+        "storage",
+        (
+            P_MW,
+            Q_MVAR,
+            P_SLACK_MW,
+            TRIPPED,
+            P_AVAILABLE_CHARGE_MW,
+            P_AVAILABLE_DISCHARGE_MW,
+            F_SET_HZ,
+            IN_SERVICE,
+        ),
+    ),
     "Gen": ("gen", (P_MW, Q_MVAR, IN_SERVICE)),
     "ExtGrid": ("ext_grid", (P_MW, Q_MVAR, VM_SOURCE_PU, IN_SERVICE)),
 }
 TYPE_OF_ELEMENT = {element: etype for etype, (element, _) in ENTITY_TYPES.items()}
 INPUTS: dict[str, frozenset[str]] = {
     "load": frozenset({"p_mw", "q_mvar", "in_service"}),
-    "sgen": frozenset({"p_mw", "q_mvar", "in_service"}),
-    "storage": frozenset({"p_mw", "q_mvar", "in_service"}),
+    "sgen": frozenset({"p_mw", "q_mvar", "in_service", *model.LIMIT_COLUMNS["sgen"]}),
+    "storage": frozenset({"p_mw", "q_mvar", "in_service", *model.LIMIT_COLUMNS["storage"]}),
     "gen": frozenset({"p_mw", "in_service"}),
     "switch": frozenset({"closed"}),
 }
 POWER_INPUTS = frozenset({"p_mw", "q_mvar"})  # summed over sources; a state has one source
+LIMIT_INPUTS = frozenset(c for columns in model.LIMIT_COLUMNS.values() for c in columns)
 STATE_INPUTS = frozenset({"in_service"})  # settable on every other element
 CREATABLE = ("Load", "Sgen", "Storage")
 ELEMENT_DEFAULTS: dict[str, Any] = {
@@ -79,13 +107,15 @@ ELEMENT_DEFAULTS: dict[str, Any] = {
     "q_mvar": 0.0,
     "name": None,
     "grid_forming": False,
+    "sn_mva": None,
+    "droop_frac": forming.DEFAULT_DROOP_FRAC,
 }
 ON_DIVERGE = ("stop", "continue")
 GRID_EID = "grid"
 
 META: Meta = sim_meta(  # type: ignore[assignment]
     {
-        "Grid": model_meta([CONVERGED, ISLANDED], params=["grid"]),
+        "Grid": model_meta([CONVERGED, ISLANDED, F_HZ_GRID], params=["grid"]),
         **{
             etype: model_meta(
                 attrs,
@@ -96,6 +126,7 @@ META: Meta = sim_meta(  # type: ignore[assignment]
         },
     }
 )
+META["extra_methods"] = ["add_relay"]
 
 
 def entity_id(element: str, index: int) -> str:
@@ -130,6 +161,16 @@ class GridSim(mosaik_api_v3.Simulator):
         self.step_s, self.on_diverge = step_s, on_diverge
         return self.meta
 
+    def add_relay(self, switch: str) -> None:
+        """Give the switch entity ``switch`` (``"switch_8"`` or a full id) a loss-of-mains
+        relay (see ``GridModel.add_relay``); call before the run."""
+        if self.grid is None:
+            raise ConfigError("add_relay before the Grid entity: no grid loaded yet")
+        eid = switch.rsplit(".", 1)[-1]
+        if eid not in self._where or self._where[eid][0] != "switch":
+            raise ConfigError(f"add_relay: {switch!r} is not a switch entity of this grid")
+        self.grid.add_relay(self._where[eid][1])
+
     def create(self, num: int, model: str, **model_params: Any) -> list[CreateResult]:
         if model == "Grid":
             params = parse_params(model_params, {"grid": None}, "Grid")
@@ -144,6 +185,7 @@ class GridSim(mosaik_api_v3.Simulator):
         if num != 1 or self.grid is not None:
             raise ConfigError(f"num={num!r}: one Grid entity per grid simulator")
         self.grid = model.GridModel(nets.load_net(grid))
+        self.grid.dt_s = float(self.step_s)
         children = []
         for element in model.ELEMENTS:
             table = self.grid.net[element]
@@ -160,10 +202,20 @@ class GridSim(mosaik_api_v3.Simulator):
         q_mvar: float = 0.0,
         name: str | None = None,
         grid_forming: bool = False,
+        sn_mva: float | None = None,
+        droop_frac: float = forming.DEFAULT_DROOP_FRAC,
     ) -> CreateResult:
         assert self.grid is not None
+        rating = {} if sn_mva is None else {"sn_mva": float(sn_mva)}
         idx = self.grid.add_element(
-            element, bus, grid_forming=bool(grid_forming), p_mw=p_mw, q_mvar=q_mvar, name=name
+            element,
+            bus,
+            grid_forming=bool(grid_forming),
+            droop_frac=float(droop_frac),
+            p_mw=p_mw,
+            q_mvar=q_mvar,
+            name=name,
+            **rating,
         )
         position = int(self.grid.net[element].index.get_loc(idx))  # appended: others stay
         return self._entity(element, idx, position, name)
@@ -218,6 +270,7 @@ class GridSim(mosaik_api_v3.Simulator):
                         f"{sorted(allowed)}"
                     )
                 power = attr in POWER_INPUTS
+                number = power or attr in LIMIT_INPUTS
                 if len(sources) == 1:  # the common case: what combine gives, without the call
                     (value,) = sources.values()
                 else:
@@ -227,7 +280,7 @@ class GridSim(mosaik_api_v3.Simulator):
                 if (group := grouped.get((element, attr))) is None:
                     group = grouped[element, attr] = ([], [])
                 group[0].append(idx)
-                group[1].append(float(value) if power else bool(value))
+                group[1].append(float(value) if number else bool(value))
         for (element, column), (indices, values) in grouped.items():
             self.grid.set_values(
                 element,
@@ -242,7 +295,11 @@ class GridSim(mosaik_api_v3.Simulator):
         results = self._results
         for eid, attrs in outputs.items():
             if eid == GRID_EID:
-                state = {"converged": self._converged, "islanded": self.grid.islanded}
+                state = {
+                    "converged": self._converged,
+                    "islanded": self.grid.islanded,
+                    "f_hz": self.grid.f_hz,
+                }
                 data[eid] = {attr: state[attr] for attr in attrs}
                 continue
             element, _, position = self._where[eid]
