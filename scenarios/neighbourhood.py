@@ -69,7 +69,10 @@ class Config(RunConfig):
     flex_share_frac : float
         Share of each house's demand that can be shifted [0..1].
     weather : str
-        CSV/Parquet weather file for PV; empty: clear sky at the PV default site (Berlin).
+        Weather of every PV unit: "" or ``typical`` (the typical German year of
+        ``simulators.climate``: SimBench's 2016 cloudiness, DWD temperature; the CHP's heat
+        demand reads the same temperature), ``clear_sky`` (every day clear), or a CSV/Parquet
+        weather file (``simulators.pv.weather``).
     timezone : str
         Time zone of ``start`` and of the SimBench profiles: CET without daylight saving.
     flex_mode : str
