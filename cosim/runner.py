@@ -151,7 +151,7 @@ def run(
     error: str | None = None
     failure: dict[str, Any] | None = None
     try:
-        _build(world, scenario, cfg, out_dir, progress)
+        record["notes"] = _build(world, scenario, cfg, out_dir, progress)
     except Exception as err:
         record.update(status="failed", error=f"build: {err}", ended_at=manifest.now(), steps_done=0)
         manifest.write(out_dir, record)
@@ -195,8 +195,10 @@ def run(
 
 def _build(
     world: mosaik.World, scenario: Scenario, cfg: RunConfig, out_dir: Path, progress: bool
-) -> None:
-    """Start the recorder and let the scenario build; build errors become ConfigError."""
+) -> dict[str, str]:
+    """Start the recorder and let the scenario build; build errors become ConfigError.
+
+    Returns the scenario's notes (:meth:`Builder.note`)."""
     try:
         rec_sim = world.start(
             "Recorder",
@@ -206,7 +208,9 @@ def _build(
             progress_desc=scenario.name,
         )
         recorder = rec_sim.Recorder()
-        scenario.build(Builder(world, cfg, recorder), cfg)
+        builder = Builder(world, cfg, recorder)
+        scenario.build(builder, cfg)
+        return builder.notes
     except BaseException as err:
         world.shutdown()
         if isinstance(err, RemoteException):

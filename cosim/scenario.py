@@ -118,6 +118,12 @@ class Builder:
         self.world = world
         self.cfg = cfg
         self._recorder = recorder
+        self.notes: dict[str, str] = {}
+        """What the scenario built, ``label: text``; kept in the manifest, shown in the summary."""
+
+    def note(self, label: str, text: str) -> None:
+        """Say what was built (e.g. how many units of each kind), for the manifest and summary."""
+        self.notes[label] = text
 
     def start(self, sim_name: str, **params: Any) -> Any:
         """Start one of cosim's simulators by its mosaik name (``Grid``, ``Profiles``...).

@@ -65,7 +65,8 @@ def headline(folder: str | Path) -> list[tuple[str, str]]:
     if not converged.empty:
         failed = int((converged == 0).to_numpy().sum())
         lines.append(("power flows not converged", f"{failed} of {converged.size}"))
-    return lines + balance + outage_line(data, step_h)
+    notes = manifest.get("notes") or {}
+    return [*notes.items(), *lines, *balance, *outage_line(data, step_h)]
 
 
 def outage_line(data: pd.DataFrame, step_h: float) -> list[tuple[str, str]]:
