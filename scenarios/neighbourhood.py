@@ -94,7 +94,9 @@ class Config(RunConfig):
         ``{"cheap_quantile": 0.2}``).
     import_limit_mw : float or None
         Import limit of ``demand_response`` and ``peak_shaving`` at the ext_grid [MW]; None: no
-        limit (``demand_response`` then follows the price only).
+        limit (``demand_response`` then follows the price only). 0.05: the default day peaks
+        at 0.055 MW without control (the farms at midday), and its flexibility can bring every
+        step to 0.047 MW or less.
     price_file : str
         Price signal of ``demand_response``: ``builtin`` (synthetic day-ahead prices of a year,
         ``scenarios/data``, played from ``start``'s date), a CSV/Parquet file with ``t_s`` and
@@ -118,7 +120,7 @@ class Config(RunConfig):
     flex_mode: str = "shift"
     controller: str = ""
     controller_options: str = ""
-    import_limit_mw: float | None = 0.025
+    import_limit_mw: float | None = 0.05
     price_file: str = "builtin"
 
     def __post_init__(self) -> None:

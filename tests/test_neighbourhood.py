@@ -207,6 +207,6 @@ def test_bad_controller_config(pair, match):
 
 def test_controller_fields_default_to_no_controller():
     cfg = make_config(load_scenario("neighbourhood").config_class)
-    assert (cfg.controller, cfg.import_limit_mw, cfg.price_file) == ("", 0.025, "builtin")
+    assert (cfg.controller, cfg.import_limit_mw, cfg.price_file) == ("", 0.05, "builtin")
     none = make_config(type(cfg), ["import_limit_mw=none", "price_file="])
     assert none.import_limit_mw is None and none.price_file == ""
