@@ -228,7 +228,7 @@ def _run_kpis(r: _Run) -> list[Kpi]:
 
 
 def _energy(r: _Run) -> list[Kpi]:
-    d, b = r.data, balance_of(r.data, r.step_s)
+    d, b = r.data, balance_of(r.data, r.step_s, r.manifest.get("kinds"))
     present = {
         name: not r.cols(kind, attr, prefix).empty
         for name, kind, attr, prefix in (
@@ -408,7 +408,7 @@ def _resilience(r: _Run) -> list[Kpi]:
         held = r.cols("Grid", "islanded", "bus_")  # buses in an island a unit holds
         if held.shape == vm.shape:
             vm = vm.where(held.fillna(0).astype(bool).to_numpy())
-        vm = energised(vm).where(steps[:, None])
+        vm = energised(vm).where(np.broadcast_to(steps[:, None], vm.shape))
         if vm.notna().any().any():
             k.append(r.kpi("island_vm_min_pu", *r.extreme(vm, "min")))
             k.append(r.kpi("island_vm_max_pu", *r.extreme(vm, "max")))

@@ -151,7 +151,8 @@ def run(
     error: str | None = None
     failure: dict[str, Any] | None = None
     try:
-        record["notes"] = _build(world, scenario, cfg, out_dir, progress)
+        built = _build(world, scenario, cfg, out_dir, progress)
+        record.update(notes=built.notes, kinds=built.kinds)
     except Exception as err:
         record.update(status="failed", error=f"build: {err}", ended_at=manifest.now(), steps_done=0)
         manifest.write(out_dir, record)
@@ -195,10 +196,10 @@ def run(
 
 def _build(
     world: mosaik.World, scenario: Scenario, cfg: RunConfig, out_dir: Path, progress: bool
-) -> dict[str, str]:
+) -> Builder:
     """Start the recorder and let the scenario build; build errors become ConfigError.
 
-    Returns the scenario's notes (:meth:`Builder.note`)."""
+    Returns the Builder, with the scenario's notes and declared kinds."""
     try:
         rec_sim = world.start(
             "Recorder",
@@ -210,7 +211,7 @@ def _build(
         recorder = rec_sim.Recorder()
         builder = Builder(world, cfg, recorder)
         scenario.build(builder, cfg)
-        return builder.notes
+        return builder
     except BaseException as err:
         world.shutdown()
         if isinstance(err, RemoteException):

@@ -50,7 +50,7 @@ def headline(folder: str | Path) -> list[tuple[str, str]]:
         lines.append(
             ("max branch loading", f"{loading.max().max():.1f} % ({worst[1]}, {at(worst[0])})")
         )
-    balance = balance_lines(data, step_s)
+    balance = balance_lines(data, step_s, manifest.get("kinds"))
     slack = _of(data, "p_mw", "ext_grid_")
     if not slack.empty and not balance:
         p_mw = slack.sum(axis=1).to_numpy()
@@ -80,11 +80,13 @@ def outage_line(data: pd.DataFrame, step_h: float) -> list[tuple[str, str]]:
     return [("outage per load [h]", text)]
 
 
-def balance_lines(data: pd.DataFrame, step_s: int) -> list[tuple[str, str]]:
+def balance_lines(
+    data: pd.DataFrame, step_s: int, kinds: dict[str, str] | None = None
+) -> list[tuple[str, str]]:
     """The energy balance, when the run recorded every grid element's power and losses."""
     if "pl_mw" not in set(data.columns.get_level_values(1)):
         return []
-    b = balance_of(data, step_s)
+    b = balance_of(data, step_s, kinds)
 
     def mwh(*values: float) -> str:
         return " / ".join(f"{round(v, 9) + 0.0:.4f}" for v in values) + " MWh"
