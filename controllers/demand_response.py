@@ -30,6 +30,12 @@ of prices, expensive at or above their ``expensive_quantile``. Cheap: EVs charge
 and batteries from the grid up to the limit. Expensive: EVs charge only ``p_min_mw``, shift
 loads reduce what their backlog can take, batteries (without a limit) cover the import. Backlog
 is recovered in every hour that is not expensive, as soon as headroom allows.
+
+Rebound guard (price mode): recovery, battery charging and EV charging never lift the predicted
+import above ``rebound_cap_mw`` (:func:`controllers.dispatch.plan`'s ``cap_mw``); by default the
+highest uncontrolled import seen so far (uncontrolled demand - generation + flexible base demand
++ loss estimate + plugged-in EVs at full power, batteries idle), so moving demand to cheap
+hours does not make a peak above the one the neighbourhood has without control.
 """
 
 from __future__ import annotations
@@ -153,6 +159,9 @@ class DemandResponse(Controller):
     battery_recharge_frac : float
         Outside cheap hours, batteries recharge from the grid while the import stays under this
         fraction of the limit [-], in [0, 1]; 0: only from the neighbourhood's surplus.
+    rebound_cap_mw : float or None
+        Price mode's rebound guard [MW], > 0 (``inf``: no guard); None: the highest
+        uncontrolled import seen so far (module docstring).
     step_s : int
         The scenario's step [s]; checked against the time between decisions.
     """
@@ -174,6 +183,7 @@ class DemandResponse(Controller):
     cheap_quantile: float = 0.25
     expensive_quantile: float = 0.75
     battery_recharge_frac: float = 0.8
+    rebound_cap_mw: float | None = None
     step_s: int = 900
     same_step = True
     reports = (
@@ -186,6 +196,7 @@ class DemandResponse(Controller):
         "e_recovered_mwh",
         "e_curtailed_mwh",
         "price_level",
+        "rebound_cap_mw",
     )
 
     def __post_init__(self) -> None:
@@ -218,6 +229,12 @@ class DemandResponse(Controller):
             value = getattr(self, name)
             if not (isinstance(value, int | float) and lo <= value <= hi):
                 raise ConfigError(f"{name}={value!r} must be in [{lo}, {hi}]")
+        cap = self.rebound_cap_mw
+        if cap is not None and not (isinstance(cap, int | float) and cap > 0):
+            raise ConfigError(
+                f"rebound_cap_mw={cap!r} must be > 0 [MW] (inf: no guard) or None (the "
+                "uncontrolled peak so far)"
+            )
         if not (isinstance(self.price_window_h, int | float) and self.price_window_h > 0):
             raise ConfigError(f"price_window_h={self.price_window_h!r} must be > 0 [h]")
         if isinstance(self.step_s, bool) or not isinstance(self.step_s, int) or self.step_s <= 0:
@@ -228,6 +245,7 @@ class DemandResponse(Controller):
         self._prices: deque[float] = deque(maxlen=n_prices)
         self._t_s: int | None = None
         self._last_exogenous_mw: float | None = None
+        self._uncontrolled_peak_mw = -math.inf
         self._report: dict[str, Any] = dict.fromkeys(self.reports, 0.0)
         self._report["import_limit_mw"] = limit
         self._report["price_level"] = None
@@ -265,7 +283,7 @@ class DemandResponse(Controller):
             level = price_level(
                 np.array(self._prices), self.cheap_quantile, self.expensive_quantile
             )
-        p = plan(flex, self._limit_mw, level, self.battery_recharge_frac)
+        p = plan(flex, self._limit_mw, level, self.battery_recharge_frac, self._cap_mw(flex))
         self._account(flex, p, level, dt_h)
         out: SetPoints = {}
         for e, v in zip(self.batteries, p.battery_p_mw.tolist(), strict=True):
@@ -277,6 +295,17 @@ class DemandResponse(Controller):
         ):
             out[e] = {"p_reduce_mw": r, "p_recover_allowed": ok}
         return out
+
+    def _cap_mw(self, f: Flexibility) -> float:
+        """The rebound guard's cap for this step [MW]: none without a price signal."""
+        uncontrolled = f.p_fixed_mw + f.ev_plugged_frac @ np.maximum(f.ev_hi_mw, 0.0)
+        self._uncontrolled_peak_mw = max(self._uncontrolled_peak_mw, float(uncontrolled))
+        cap = math.inf
+        if self.price:
+            cap = self._uncontrolled_peak_mw
+            cap = cap if self.rebound_cap_mw is None else float(self.rebound_cap_mw)
+        self._report["rebound_cap_mw"] = cap if math.isfinite(cap) else None
+        return cap
 
     def _flexibility(self, t_s: int, seen: Measurements, dt_h: float) -> Flexibility:
         """This step's Flexibility from the measurements, with the loss estimate."""

@@ -24,6 +24,12 @@ is left: an EV's bounds come one step late, so an EV that arrives during a step 
 its share of the headroom. The batteries always get a set point (it overrides a battery's own
 mode): with a limit they keep their energy for it and discharge only to hold it; without one
 they cover the import (in expensive hours only, with a price signal).
+
+Rebound guard (``cap_mw``): filling headroom (recovery, battery charging, EV charging above
+``p_min_mw``, EVs that may arrive) never lifts the predicted import above ``cap_mw``. Without
+it, price-following demand response stacks the EVs, batteries and backlog of the whole
+neighbourhood onto the first cheap hours: a rebound peak above the uncontrolled one. What the
+units must draw (EVs' ``p_min_mw``) still may.
 """
 
 from __future__ import annotations
@@ -92,6 +98,7 @@ def plan(
     limit_mw: float = math.inf,
     level: int | None = None,
     recharge_frac: float = 0.8,
+    cap_mw: float = math.inf,
 ) -> Plan:
     """Set points for one step: the limit in priority order, then the headroom (module doc).
 
@@ -105,6 +112,8 @@ def plan(
         ``CHEAP``, ``NEUTRAL`` or ``EXPENSIVE``; None without a price signal.
     recharge_frac : float
         Batteries recharge from the grid up to this fraction of a finite limit [-].
+    cap_mw : float
+        Rebound guard: filling headroom never lifts the import above it [MW]; ``inf``: none.
     """
     w = f.ev_plugged_frac
     seen = w > 0
@@ -126,10 +135,15 @@ def plan(
             more = take(excess, np.where(units, f.flex_cap_mw - reduce, 0.0))
             reduce = reduce + more
             excess -= more.sum()
+    top_mw = min(limit_mw, cap_mw)  # what headroom filling may reach
+    over = f.p_fixed_mw + w @ ev - reduce.sum() + battery - cap_mw
+    if over > 0:  # the rebound guard holds EVs back towards p_min
+        cut = take(over, w * (ev - lo))
+        ev = ev - np.divide(cut, w, out=np.zeros_like(cut), where=seen)
     net = float(f.p_fixed_mw + w @ ev - reduce.sum() + battery)
     recover = np.zeros(f.flex_recover_mw.shape, dtype=bool)
     if not expensive:  # headroom 1: backlog, each unit all or nothing
-        room = limit_mw - net
+        room = top_mw - net
         for i in np.flatnonzero((reduce <= 0) & (f.flex_recover_mw > 0)):
             if f.flex_recover_mw[i] <= room:
                 recover[i] = True
@@ -142,15 +156,15 @@ def plan(
             want = math.inf
         elif math.isfinite(limit_mw) and not expensive:
             want = max(want, recharge_frac * limit_mw - without)
-        battery = max(min(want, f.battery_charge_mw.sum(), limit_mw - without), 0.0)
+        battery = max(min(want, f.battery_charge_mw.sum(), top_mw - without), 0.0)
     if battery == 0.0 and math.isinf(limit_mw) and level in (None, EXPENSIVE):
         battery = -min(f.battery_discharge_mw.sum(), max(without, 0.0))  # cover the import
     net = without + battery
     charge = take(battery, f.battery_charge_mw)
     discharge = take(-battery, f.battery_discharge_mw)
     unseen = ~seen
-    if math.isfinite(limit_mw):  # headroom 3: EVs that may arrive
-        share = max(limit_mw - net, 0.0) / max(int(unseen.sum()), 1)
+    if math.isfinite(top_mw):  # headroom 3: EVs that may arrive
+        share = max(top_mw - net, 0.0) / max(int(unseen.sum()), 1)
         ev = np.where(unseen, share, ev)
     else:
         ev = np.where(unseen, np.nan, ev)

@@ -8,11 +8,14 @@ where generation is every sgen's p_mw, consumption every load's, storage chargin
 element's (batteries and EV chargers) and grid losses every line's and trafo's ``pl_mw``. The
 residual is what the power flow leaves open: 0 to its tolerance when every element is recorded.
 Generation and storage are split by the simulator that drives them (``PV-0.pv_3`` is PV) using
-the unit-side outputs; what no unit drives (a SimBench grid's own sgens) is "other".
+the unit-side outputs, and by the kind a scenario declared for grid elements no unit drives
+(``Builder.declare``: a SimBench grid's own rooftop PV, kept in the manifest as ``kinds``);
+what is neither is "other".
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -71,11 +74,22 @@ BALANCE_ATTRS = ("p_mw", "pl_mw", "p_loss_mw")
 
 def energy_balance(folder: str | Path) -> EnergyBalance:
     """The grid-side energy balance of a run folder, split by unit type."""
-    return balance_of(load(folder, attrs=BALANCE_ATTRS), read_manifest(folder)["step_s"])
+    manifest = read_manifest(folder)
+    return balance_of(load(folder, attrs=BALANCE_ATTRS), manifest["step_s"], manifest.get("kinds"))
 
 
-def balance_of(data: pd.DataFrame, step_s: int) -> EnergyBalance:
-    """The energy balance of results (columns (entity, attr)) with steps of ``step_s`` [s]."""
+def declared_sum(data: pd.DataFrame, kinds: Mapping[str, str] | None, kind: str) -> pd.Series:
+    """Sum of ``p_mw`` of the entities (full ids) declared as ``kind`` (``pv``, ``chp``)."""
+    cols = [(e, "p_mw") for e, k in (kinds or {}).items() if k == kind]
+    cols = [c for c in cols if c in data.columns]
+    return data[cols].sum(axis=1) if cols else pd.Series(0.0, index=data.index)
+
+
+def balance_of(
+    data: pd.DataFrame, step_s: int, kinds: Mapping[str, str] | None = None
+) -> EnergyBalance:
+    """The energy balance of results (columns (entity, attr)) with steps of ``step_s`` [s];
+    ``kinds``: grid elements declared ``pv`` or ``chp`` (the manifest's ``kinds``)."""
     data = data.fillna(0.0)
     step_h = step_s / SECONDS_PER_HOUR
 
@@ -84,7 +98,8 @@ def balance_of(data: pd.DataFrame, step_s: int) -> EnergyBalance:
 
     slack = grid_sum(data, "ext_grid_", "p_mw")
     sgen = grid_sum(data, "sgen_", "p_mw")
-    pv, chp = unit_sum(data, "PV"), unit_sum(data, "CHP")
+    pv = unit_sum(data, "PV") + declared_sum(data, kinds, "pv")
+    chp = unit_sum(data, "CHP") + declared_sum(data, kinds, "chp")
     storage = grid_sum(data, "storage_", "p_mw")
     losses = grid_sum(data, "line_", "pl_mw") + grid_sum(data, "trafo_", "pl_mw")
     consumption = grid_sum(data, "load_", "p_mw")

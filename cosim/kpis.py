@@ -234,7 +234,7 @@ def _run_kpis(r: _Run) -> list[Kpi]:
 
 
 def _energy(r: _Run) -> list[Kpi]:
-    d, b = r.data, balance_of(r.data, r.step_s)
+    d, b = r.data, balance_of(r.data, r.step_s, r.manifest.get("kinds"))
     present = {  # recorded, with a value in at least one step (none if no power flow converged)
         name: r.cols(kind, attr, prefix).notna().any().any()
         for name, kind, attr, prefix in (
@@ -278,10 +278,16 @@ def _energy(r: _Run) -> list[Kpi]:
     return k
 
 
+def energised(vm_pu: pd.DataFrame) -> pd.DataFrame:
+    """Bus voltages [pu] with NaN where a bus is de-energised: the grid reports ``vm_pu = 0``
+    there, which is no voltage (not a violation, not a limit). KPIs, plots and the summary use
+    this one rule."""
+    return vm_pu.where(vm_pu > 0)
+
+
 def _grid(r: _Run) -> list[Kpi]:
     s, k = r.settings, []
-    vm = r.cols("Grid", "vm_pu", "bus_")
-    vm = vm.where(vm > 0)  # 0: de-energised, not a voltage
+    vm = energised(r.cols("Grid", "vm_pu", "bus_"))
     if vm.notna().any().any():
         out = (vm < s.v_min_pu) | (vm > s.v_max_pu)
         k += [
@@ -408,7 +414,7 @@ def _resilience(r: _Run) -> list[Kpi]:
         held = r.cols("Grid", "islanded", "bus_")  # buses in an island a unit holds
         if held.shape == vm.shape:
             vm = vm.where(held.fillna(0).astype(bool).to_numpy())
-        vm = vm.where((vm > 0) & steps[:, None])  # de-energised buses read 0
+        vm = energised(vm).where(np.broadcast_to(steps[:, None], vm.shape))
         if vm.notna().any().any():
             k.append(r.kpi("island_vm_min_pu", *r.extreme(vm, "min")))
             k.append(r.kpi("island_vm_max_pu", *r.extreme(vm, "max")))

@@ -26,6 +26,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from pandapower.auxiliary import pandapowerNet
 
+from cosim.kpis import energised
+
 SLIDE_IN = (12.8, 7.2)  # 16:9 [inch]
 FONT_PT = 16
 COLORS = {
@@ -109,10 +111,13 @@ def _power_unit(*frames: pd.DataFrame | pd.Series) -> tuple[float, str]:
 def voltage_envelope(
     results: pd.DataFrame, v_min_pu: float = 0.9, v_max_pu: float = 1.1, start: Start = None
 ) -> Figure | None:
-    """Lowest, median and highest bus voltage at each step, with the band limits [pu]."""
+    """Lowest, median and highest bus voltage at each step, with the band limits [pu].
+
+    De-energised buses (``vm_pu = 0``) are left out, as in the voltage KPIs."""
     vm = columns(results, "vm_pu")
     if vm.empty:
         return None
+    vm = energised(vm)
     x, x_label = _time(results, start)
     fig, (ax,) = _figure()
     low, mid, high = vm.min(axis=1), vm.median(axis=1), vm.max(axis=1)
@@ -310,8 +315,9 @@ def grid_map(
     v_min_pu: float = 0.9,
     v_max_pu: float = 1.1,
 ) -> Figure | None:
-    """The grid drawn with each bus coloured by its worst voltage (farthest from 1 pu) and each
-    line and transformer by its highest loading [%] over the run.
+    """The grid drawn with each bus coloured by its worst voltage (farthest from 1 pu) while
+    energised (as the voltage KPIs) and each line and transformer by its highest loading [%]
+    over the run. A bus never energised has no dot.
 
     ``net`` is a pandapower net or a grid source for :func:`simulators.grid.nets.load_net`
     (the manifest's ``config.grid``); ``coords`` overrides the bus positions.
@@ -323,6 +329,7 @@ def grid_map(
     vm = columns(results, "vm_pu", sim="Grid", element="bus")
     if vm.empty:
         return None
+    vm = energised(vm)
     geo = None if coords is not None else _geo_coordinates(net)
     pos = dict(coords) if coords is not None else (geo or _tree_layout(net))
     high, low = vm.max().to_numpy(), vm.min().to_numpy()
@@ -360,10 +367,11 @@ def grid_map(
         ax.scatter(sx, sy, marker="s", s=400, facecolors="none", edgecolors="black",
                    linewidths=2.5, zorder=4, label="grid connection")  # fmt: skip
         ax.legend(fontsize=FONT_PT - 2, loc="upper left", frameon=False)
-    extreme = int(worst.index[int(np.argmax(np.abs(worst.to_numpy() - 1.0)))])
-    ax.annotate(f"bus {extreme}: {worst[extreme]:.3f} pu", pos[extreme], xytext=(12, 12),
-                textcoords="offset points", fontsize=FONT_PT - 2, zorder=5,
-                bbox={"boxstyle": "round", "fc": "white", "ec": "#999999"})  # fmt: skip
+    if buses:
+        extreme = max(buses, key=lambda bus: abs(float(worst[bus]) - 1.0))
+        ax.annotate(f"bus {extreme}: {worst[extreme]:.3f} pu", pos[extreme], xytext=(12, 12),
+                    textcoords="offset points", fontsize=FONT_PT - 2, zorder=5,
+                    bbox={"boxstyle": "round", "fc": "white", "ec": "#999999"})  # fmt: skip
     if geo:  # degrees of longitude are shorter than degrees of latitude
         ax.set_aspect(1.0 / np.cos(np.deg2rad(float(np.mean(xy[:, 1])))), adjustable="datalim")
     if len(buses) <= 40:

@@ -181,7 +181,8 @@ def _run(
     """Build, run and close the world; the manifest says how it ended."""
     t0 = time.perf_counter()
     try:
-        _build(world, scenario, cfg, out_dir, progress, flush_s)
+        built = _build(world, scenario, cfg, out_dir, progress, flush_s)
+        record.update(notes=built.notes, kinds=built.kinds)
     except Interrupted:
         stop.closing()
         reap(world)
@@ -307,8 +308,10 @@ def _build(
     out_dir: Path,
     progress: bool,
     flush_s: float,
-) -> None:
-    """Start the recorder and let the scenario build; build errors become ConfigError."""
+) -> Builder:
+    """Start the recorder and let the scenario build; build errors become ConfigError.
+
+    Returns the Builder, with the scenario's notes and declared kinds."""
     try:
         rec_sim = world.start(
             "Recorder",
@@ -319,7 +322,9 @@ def _build(
             progress_desc=scenario.name,
         )
         recorder = rec_sim.Recorder()
-        scenario.build(Builder(world, cfg, recorder), cfg)
+        builder = Builder(world, cfg, recorder)
+        scenario.build(builder, cfg)
+        return builder
     except BaseException as err:
         world.shutdown()
         if isinstance(err, RemoteException):

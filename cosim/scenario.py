@@ -125,6 +125,22 @@ class Builder:
         self.world = world
         self.cfg = cfg
         self._recorder = recorder
+        self.notes: dict[str, str] = {}
+        """What the scenario built, ``label: text``; kept in the manifest, shown in the summary."""
+        self.kinds: dict[str, str] = {}
+        """Declared kinds of grid elements by full id (:meth:`declare`); kept in the manifest."""
+
+    def declare(self, entities: Any, kind: str) -> None:
+        """Count grid elements that no unit simulator drives (e.g. a SimBench grid's own
+        rooftop PV sgens) as ``kind`` in the energy balance: ``pv`` or ``chp``."""
+        if kind not in ("pv", "chp"):
+            raise ConfigError(f"kind={kind!r} must be 'pv' or 'chp'")
+        for entity in coupling.resolve(self.world, entities):
+            self.kinds[entity.full_id] = kind
+
+    def note(self, label: str, text: str) -> None:
+        """Say what was built (e.g. how many units of each kind), for the manifest and summary."""
+        self.notes[label] = text
 
     def start(self, sim_name: str, **params: Any) -> Any:
         """Start one of cosim's simulators by its mosaik name (``Grid``, ``Profiles``...).

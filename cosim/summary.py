@@ -56,7 +56,7 @@ def headline(folder: str | Path) -> list[tuple[str, str]]:
         lines.append(
             ("max branch loading", f"{loading.max().max():.1f} % ({worst[1]}, {at(worst[0])})")
         )
-    balance = balance_lines(data, step_s)
+    balance = balance_lines(data, step_s, manifest.get("kinds"))
     slack = _of(data, "p_mw", "ext_grid_")
     if slack.notna().any().any() and not balance:
         p_mw = slack.sum(axis=1).to_numpy()
@@ -71,7 +71,14 @@ def headline(folder: str | Path) -> list[tuple[str, str]]:
     if not converged.empty:
         failed = int((converged == 0).to_numpy().sum())
         lines.append(("power flows not converged", f"{failed} of {converged.size}"))
-    return lines + balance + outage_line(data, step_h) + limit_line(data, step_h)
+    notes = manifest.get("notes") or {}
+    return [
+        *notes.items(),
+        *lines,
+        *balance,
+        *outage_line(data, step_h),
+        *limit_line(data, step_h),
+    ]
 
 
 def outage_line(data: pd.DataFrame, step_h: float) -> list[tuple[str, str]]:
@@ -103,11 +110,13 @@ def limit_line(data: pd.DataFrame, step_h: float) -> list[tuple[str, str]]:
     ]
 
 
-def balance_lines(data: pd.DataFrame, step_s: int) -> list[tuple[str, str]]:
+def balance_lines(
+    data: pd.DataFrame, step_s: int, kinds: dict[str, str] | None = None
+) -> list[tuple[str, str]]:
     """The energy balance, when the run recorded every grid element's power and losses."""
     if not _of(data, "pl_mw", "").notna().any().any():  # not recorded, or nothing converged
         return []
-    b = balance_of(data, step_s)
+    b = balance_of(data, step_s, kinds)
 
     def mwh(*values: float) -> str:
         return " / ".join(f"{round(v, 9) + 0.0:.4f}" for v in values) + " MWh"

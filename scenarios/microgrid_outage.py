@@ -136,6 +136,7 @@ def build(b: Builder, cfg: Config) -> None:
         key=lambda e: (-e.extra_info["p_rated_mw"], e.extra_info["index"]),
     )
     pv = [e for e in grid.children if e.type == "Sgen"]
+    b.declare(_rooftop_pv(cfg.grid, pv), "pv")  # the balance counts them as PV, not "other"
     ctrl = None
     if cfg.controller:
         ctrl = b.control(
@@ -155,6 +156,14 @@ def build(b: Builder, cfg: Config) -> None:
             },
         )
     _record(b, grid, battery, chp, added, ctrl)
+
+
+def _rooftop_pv(grid: str, sgens: list) -> list:
+    """The sgens whose SimBench ``type`` is PV (rural LV grids: all of them)."""
+    from simulators.simbench_nets import simbench_net
+
+    kinds = simbench_net(grid).sgen["type"]
+    return [e for e in sgens if str(kinds.loc[e.extra_info["index"]]).upper().startswith("PV")]
 
 
 def _pcc(elements: dict[str, Any]) -> dict[str, Any]:

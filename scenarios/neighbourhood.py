@@ -1,7 +1,14 @@
 """A neighbourhood on a real LV grid: PV, home batteries, EVs, a CHP and flexible household loads.
 
-Every house is one of the grid's loads; a seeded draw decides which houses have PV, which of
-those a home battery, which an EV, and where the CHP stands. Wiring (same step unless marked)::
+Every house is one of the grid's loads. SimBench's load profile types tell households (``H*``,
+e.g. H0-A) from commercial (``G*``) and agricultural (``L*``) loads: household PV, home
+batteries and EVs go to households only (a farm's barn roof and a business's fleet are not a
+household's, and sizes drawn for houses would be wrong for them). A seeded draw decides which
+households have PV, which of those a home battery, which an EV; the CHP (250 MWh of heat a
+year by default: a farm's or business's demand, about ten houses') stands at a commercial or
+agricultural load, or at a household where there is none. Every load, of whatever kind, keeps
+its SimBench demand and its flexible share. The summary says how many loads of each kind and
+how many units of each type were built. Wiring (same step unless marked)::
 
     Profiles-0.load_<i>  --p_base_mw, q_base_mvar--> FlexLoad-0.flexload_<k>
     FlexLoad-0.flexload_<k> --p_mw, q_mvar-->       Grid-0.load_<i>       (the house)
@@ -57,7 +64,8 @@ class Config(RunConfig):
     grid : str
         SimBench LV code; its loads are the houses and its profiles their demand.
     pv_share_frac, battery_share_frac, ev_share_frac : float
-        Share of houses with PV, of PV houses with a battery, of houses with an EV [0..1].
+        Share of households with PV, of PV households with a battery, of households with an EV
+        [0..1] (households: loads with a SimBench ``H*`` profile; module docstring).
     pv_p_peak_mw : float
         DC peak power of each PV system [MW].
     battery_e_mwh, battery_p_mw : float
@@ -65,11 +73,15 @@ class Config(RunConfig):
     ev_p_charger_mw : float
         Charger limit of each EV [MW].
     chp_count, chp_p_el_mw, chp_e_heat_annual_mwh : int, float, float
-        CHP units, their electrical rating [MW] and the annual heat demand each serves [MWh].
+        CHP units, their electrical rating [MW] and the annual heat demand each serves [MWh];
+        they stand at commercial or agricultural loads where the grid has them.
     flex_share_frac : float
         Share of each house's demand that can be shifted [0..1].
     weather : str
-        CSV/Parquet weather file for PV; empty: clear sky at the PV default site (Berlin).
+        Weather of every PV unit: "" or ``typical`` (the typical German year of
+        ``simulators.climate``: SimBench's 2016 cloudiness, DWD temperature; the CHP's heat
+        demand reads the same temperature), ``clear_sky`` (every day clear), or a CSV/Parquet
+        weather file (``simulators.pv.weather``).
     timezone : str
         Time zone of ``start`` and of the SimBench profiles: CET without daylight saving.
     flex_mode : str
@@ -82,7 +94,9 @@ class Config(RunConfig):
         ``{"cheap_quantile": 0.2}``).
     import_limit_mw : float or None
         Import limit of ``demand_response`` and ``peak_shaving`` at the ext_grid [MW]; None: no
-        limit (``demand_response`` then follows the price only).
+        limit (``demand_response`` then follows the price only). 0.05: the default day peaks
+        at 0.055 MW without control (the farms at midday), and its flexibility can bring every
+        step to 0.047 MW or less.
     price_file : str
         Price signal of ``demand_response``: ``builtin`` (synthetic day-ahead prices of a year,
         ``scenarios/data``, played from ``start``'s date), a CSV/Parquet file with ``t_s`` and
@@ -106,7 +120,7 @@ class Config(RunConfig):
     flex_mode: str = "shift"
     controller: str = ""
     controller_options: str = ""
-    import_limit_mw: float | None = 0.025
+    import_limit_mw: float | None = 0.05
     price_file: str = "builtin"
 
     def __post_init__(self) -> None:
@@ -133,31 +147,62 @@ class Config(RunConfig):
         options(self)  # a ConfigError unless a JSON object
 
 
+LOAD_KINDS = {"H": "household", "G": "commercial", "L": "agricultural"}
+"""First letter of a SimBench load profile type (H0-A, G1-B, L2-A, ...) -> kind of load."""
+
+
+def load_kind(profile: object) -> str:
+    """``household``, ``commercial``, ``agricultural`` or ``other`` for a SimBench profile type."""
+    return LOAD_KINDS.get(str(profile)[:1].upper(), "other") if profile == profile else "other"
+
+
 @dataclass(frozen=True)
 class Layout:
     """Which houses (positions in the grid's load table) have which unit."""
 
-    pv: np.ndarray
+    kinds: tuple[str, ...]  # of every load, in order
+    pv: np.ndarray  # households only
     battery: np.ndarray  # a subset of pv
-    ev: np.ndarray
+    ev: np.ndarray  # households only
     chp: np.ndarray
 
+    def counts(self) -> str:
+        """How many loads of each kind and units of each type, for the summary."""
+        order = (*LOAD_KINDS.values(), "other")
+        loads = ", ".join(f"{self.kinds.count(k)} {k}" for k in order if k in self.kinds)
+        return (
+            f"{loads}; PV {len(self.pv)}, batteries {len(self.battery)}, EVs {len(self.ev)} "
+            f"(households only), CHP {len(self.chp)}"
+        )
 
-def layout(n_houses: int, cfg: Config) -> Layout:
-    """The seeded draw of unit locations: same seed, same neighbourhood."""
+
+def layout(profiles: list[str], cfg: Config) -> Layout:
+    """The seeded draw of unit locations over loads of these SimBench profile types: same seed,
+    same neighbourhood (module docstring: who gets what)."""
     rng = np.random.default_rng(cfg.seed)
 
     def pick(pool: np.ndarray, share: float) -> np.ndarray:
         return np.sort(rng.choice(pool, size=round(share * len(pool)), replace=False))
 
-    houses = np.arange(n_houses)
-    pv = pick(houses, cfg.pv_share_frac)
+    kinds = tuple(load_kind(p) for p in profiles)
+    households = np.array([i for i, k in enumerate(kinds) if k == "household"], dtype=np.int64)
+    others = np.array([i for i, k in enumerate(kinds) if k != "household"], dtype=np.int64)
+    pv = pick(households, cfg.pv_share_frac)
+    chp_pool = others if len(others) else households
     return Layout(
+        kinds=kinds,
         pv=pv,
         battery=pick(pv, cfg.battery_share_frac),
-        ev=pick(houses, cfg.ev_share_frac),
-        chp=np.sort(rng.choice(houses, size=min(cfg.chp_count, n_houses), replace=False)),
+        ev=pick(households, cfg.ev_share_frac),
+        chp=np.sort(rng.choice(chp_pool, size=min(cfg.chp_count, len(chp_pool)), replace=False)),
     )
+
+
+def load_profiles(grid: str) -> list[str]:
+    """SimBench profile type of every load of ``grid``, in the load table's order."""
+    from simulators.simbench_nets import simbench_net
+
+    return [str(p) for p in simbench_net(grid).load["profile"]]
 
 
 def build(b: Builder, cfg: Config) -> None:
@@ -175,7 +220,9 @@ def build(b: Builder, cfg: Config) -> None:
     houses = sorted(
         (e for e in grid.children if e.type == "Load"), key=lambda e: e.extra_info["index"]
     )
-    where = layout(len(houses), cfg)
+    types = load_profiles(cfg.grid)
+    where = layout([types[h.extra_info["index"]] for h in houses], cfg)
+    b.note("loads and units", where.counts())
 
     # households: SimBench demand through the flexible-load simulator into the grid's loads
     flex = b.start("FlexLoad").FlexLoad.create(
@@ -341,7 +388,7 @@ def _record(
     b.record([grid], "converged")
     b.record(pv, "p_mw", "q_mvar", "p_available_mw", "p_curtailed_mw")
     b.record(battery, "p_mw", "soc_frac", "e_mwh", "p_loss_mw")
-    b.record(ev, "p_mw", "soc_frac", "connected", "e_unmet_mwh")
+    b.record(ev, "p_mw", "soc_frac", "connected", "e_unmet_mwh", "p_loss_mw")
     b.record(
         chp, "p_mw", "p_th_mw", "p_boiler_th_mw", "p_heat_demand_mw", "p_fuel_mw", "e_tank_mwh"
     )

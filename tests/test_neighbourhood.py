@@ -15,7 +15,9 @@ from cosim.config import make_config
 from cosim.errors import ConfigError
 from cosim.scenario import load_scenario
 from cosim.summary import render
-from scenarios.neighbourhood import layout
+from scenarios.neighbourhood import layout, load_kind, load_profiles
+
+RURAL1 = "1-LV-rural1--0-sw"
 
 STEPS = 96
 
@@ -36,13 +38,29 @@ def _units(data, kind, attr):
 
 def test_every_unit_type_is_there_at_the_drawn_houses(day):
     _, cfg, data = day
-    where = layout(13, cfg)  # 1-LV-rural1--0-sw has 13 loads
+    where = layout(load_profiles(RURAL1), cfg)
     assert _units(data, "PV", "p_mw").shape[1] == len(where.pv) > 0
     assert _units(data, "Battery", "p_mw").shape[1] == len(where.battery) > 0
     assert _units(data, "EV", "p_mw").shape[1] == len(where.ev) > 0
     assert _units(data, "CHP", "p_mw").shape[1] == cfg.chp_count
     assert _units(data, "FlexLoad", "p_mw").shape[1] == 13
     assert set(where.battery) <= set(where.pv)
+
+
+def test_household_units_only_on_household_loads(day):
+    # 1-LV-rural1--0-sw: 13 loads, SimBench profiles H0-A, H0-B, H0-C (households), 5 x L1-A
+    # and 5 x L2-A (agricultural)
+    outcome, cfg, _ = day
+    profiles = load_profiles(RURAL1)
+    kinds = [load_kind(p) for p in profiles]
+    assert kinds.count("household") == 3 and kinds.count("agricultural") == 10
+    where = layout(profiles, cfg)
+    for units in (where.pv, where.battery, where.ev):
+        assert all(kinds[h] == "household" for h in units)
+    assert len(where.pv) == round(0.6 * 3) and len(where.ev) == round(0.4 * 3)  # shares x 3
+    assert [kinds[h] for h in where.chp] == ["agricultural"]
+    assert "3 household, 10 agricultural; PV 2, batteries 1, EVs 1" in render(outcome)
+    assert load_kind("G1-B") == "commercial" and load_kind(float("nan")) == "other"
 
 
 def test_grid_energy_balance_closes(day):
@@ -68,6 +86,11 @@ def test_grid_energy_balance_closes(day):
     assert b.import_mwh > 0 and b.pv_mwh > 0 and b.chp_mwh > 0 and b.grid_losses_mwh > 0
     assert b.other_generation_mwh == pytest.approx(0.0, abs=1e-9)  # rural1's own sgens: none lit
     assert b.storage_charging_mwh == pytest.approx(b.battery_mwh + b.ev_mwh, abs=1e-12)
+    # unit losses: batteries' and EVs' conversion losses, both recorded
+    ev_loss_mwh = _units(data, "EV", "p_loss_mw").to_numpy().sum() * 0.25
+    battery_loss_mwh = _units(data, "Battery", "p_loss_mw").to_numpy().sum() * 0.25
+    assert ev_loss_mwh > 0 and battery_loss_mwh > 0
+    assert b.unit_losses_mwh == pytest.approx(ev_loss_mwh + battery_loss_mwh, rel=1e-12)
 
 
 def test_unit_side_equals_grid_side(day):
@@ -125,8 +148,10 @@ def test_same_seed_same_results_other_seed_other_layout(tmp_path):
         runs.append(runner.run(scenario, cfg, tmp_path / name, progress=False))
     sums = [results.read_manifest(r.out_dir)["checksums"] for r in runs]
     assert sums[0] == sums[1]
-    cfg7, cfg8 = (make_config(scenario.config_class, seed=s) for s in (7, 8))
-    assert not np.array_equal(layout(13, cfg7).pv, layout(13, cfg8).pv)
+    layouts = [
+        layout(load_profiles(RURAL1), make_config(scenario.config_class, seed=s)) for s in (7, 8, 9)
+    ]
+    assert any(not np.array_equal(layouts[0].ev, other.ev) for other in layouts[1:])
 
 
 def test_processes_equal_in_process(tmp_path):
@@ -182,6 +207,6 @@ def test_bad_controller_config(pair, match):
 
 def test_controller_fields_default_to_no_controller():
     cfg = make_config(load_scenario("neighbourhood").config_class)
-    assert (cfg.controller, cfg.import_limit_mw, cfg.price_file) == ("", 0.025, "builtin")
+    assert (cfg.controller, cfg.import_limit_mw, cfg.price_file) == ("", 0.05, "builtin")
     none = make_config(type(cfg), ["import_limit_mw=none", "price_file="])
     assert none.import_limit_mw is None and none.price_file == ""

@@ -187,3 +187,25 @@ def test_report_renders_in_chromium(runs, reports, tmp_path):
         if "Uncaught" in line or re.search(r"ERROR:.*console", line)
     ]  # fmt: skip
     assert not console
+
+
+def test_de_energised_bus_is_no_voltage_in_plots_and_kpis(runs):
+    """A bus that reads vm_pu = 0 (de-energised, as the upstream bus of an islanded feeder) is
+    left out of the envelope and the map, as the voltage KPIs leave it out."""
+    from cosim.kpis import energised
+
+    data = results.load(runs["grid_profiles"]).copy()
+    bus = "Grid-0.bus_0"
+    data[(bus, "vm_pu")] = 0.0  # de-energised the whole run
+    fig = plots.voltage_envelope(data)
+    vm = energised(data.xs("vm_pu", axis=1, level="attr"))
+    low = fig.axes[0].get_lines()[2].get_ydata()
+    np.testing.assert_allclose(low, vm.min(axis=1))
+    assert low.min() > 0.9  # without the rule: 0.0, i.e. "closest to a limit: -0.900 pu"
+    text = next(t.get_text() for t in fig.axes[0].texts if "closest" in t.get_text())
+    margin = min(1.1 - float(vm.max().max()), float(vm.min().min()) - 0.9)
+    assert text == f"closest to a limit: {margin:.3f} pu" and margin > 0
+    fig = plots.grid_map(data, CODE)
+    dots = fig.axes[0].collections[1]
+    assert len(dots.get_offsets()) == len(simbench_net(CODE).bus) - 1  # bus 0: no dot
+    assert all("bus 0:" not in t.get_text() for t in fig.axes[0].texts)

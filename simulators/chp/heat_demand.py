@@ -3,12 +3,13 @@
 Pure data handling, never imports mosaik. Heat demand is thermal power drawn by the building
 (``p_heat_demand_mw >= 0`` [MW thermal]).
 
-Synthetic demand (deterministic, no weather data): the daily mean outdoor temperature of an
-average German year is a sinusoid fitted to the DWD 1991-2020 normals [3]_; BDEW's 4-day
-geometric series turns it into the allocation temperature, the SigLinDe function of a BDEW
-household standard load profile [1]_ [2]_ gives each day's share of the annual demand, and a
-fixed 24-hour shape spreads each day over its hours. The year has 365 days and repeats; a
-scenario's ``start`` picks the day and hour it begins at.
+Synthetic demand (deterministic): the daily mean outdoor temperature of the typical year that
+every unit of a run shares (:func:`simulators.climate.daily_temperature_c`, a sinusoid fitted
+to the DWD 1991-2020 normals [3]_; the PV simulator's default weather adds its diurnal cycle);
+BDEW's 4-day geometric series turns it into the allocation temperature, the SigLinDe function
+of a BDEW household standard load profile [1]_ [2]_ gives each day's share of the annual
+demand, and a fixed 24-hour shape spreads each day over its hours. The year has 365 days and
+repeats; a scenario's ``start`` picks the day and hour it begins at.
 
 File demand: a CSV or Parquet file with an optional ``t_s`` column [s] (else rows are the
 simulator's ``step_s`` apart) and value columns in MW thermal, held from one row to the next
@@ -33,10 +34,9 @@ import numpy as np
 
 from cosim.errors import ConfigError, SimulationError
 from cosim.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
+from simulators.climate import DAYS_PER_YEAR, daily_temperature_c
 from simulators.timeseries import T_COLUMN, numeric, read_frame, time_step
 
-DAYS_PER_YEAR = 365
-HOURS_PER_YEAR = DAYS_PER_YEAR * 24
 SECONDS_PER_YEAR = DAYS_PER_YEAR * SECONDS_PER_DAY
 
 THETA0_C = 40.0
@@ -51,13 +51,6 @@ SLP_COEFFICIENTS: dict[str, tuple[float, float, float, float, float, float, floa
               0.1199207),
 }  # fmt: skip
 
-T_MEAN_C = 9.3
-"""Annual mean air temperature of Germany, DWD normals 1991-2020 [degC] [3]_."""
-T_AMPLITUDE_K = 8.7
-"""Half the January-July difference of the DWD 1991-2020 monthly normals, (18.3 - 0.9) / 2 [K]."""
-T_COLDEST_DAY = 15
-"""Day of year (0 = 1 January) of the sinusoid's minimum: mid-January, the coldest month [3]_."""
-
 GEOMETRIC_WEIGHTS = (1.0, 0.5, 0.25, 0.125)
 """BDEW allocation temperature: weights of the mean temperature of day D, D-1, D-2, D-3 [1]_."""
 
@@ -69,15 +62,6 @@ HOUR_SHAPE = _HOUR_WEIGHTS / _HOUR_WEIGHTS.mean()
 """Hours 0-23 of a residential heating day, relative to the day's mean (mean 1). An assumption,
 not BDEW's table (whose residential hour factors also depend on the temperature class): night
 set-back, a morning peak at 7 h and an evening plateau, the shape those factors have."""
-
-
-def daily_temperature_c() -> np.ndarray:
-    """Daily mean outdoor temperature of the synthetic German year, shape (365,) [degC].
-
-    ``T(d) = T_MEAN_C - T_AMPLITUDE_K * cos(2 pi (d - T_COLDEST_DAY) / 365)`` [3]_.
-    """
-    day = np.arange(DAYS_PER_YEAR, dtype=np.float64)
-    return T_MEAN_C - T_AMPLITUDE_K * np.cos(2 * np.pi * (day - T_COLDEST_DAY) / DAYS_PER_YEAR)
 
 
 def allocation_temperature_c(daily_c: np.ndarray) -> np.ndarray:

@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 
 from cosim.errors import ConfigError, SimulationError
+from simulators import climate
 from simulators.pv import model
-from simulators.pv.weather import TEMP_AIR, WIND, WeatherTable
+from simulators.pv.weather import CLEAR_SKY, TEMP_AIR, TYPICAL, WIND, WeatherTable
 
 
 class AvailablePower:
@@ -30,8 +31,10 @@ class AvailablePower:
         Time between steps [s]; chunks are laid on the grid ``t0 + k * step_s``.
     chunk_steps : int
         Steps per chunk, > 0.
-    weather : WeatherTable or None
-        Weather rows (zero-order hold), or None for clear sky at each unit's location.
+    weather : WeatherTable or str
+        Weather rows (zero-order hold); ``"clear_sky"``: clear sky at each unit's location;
+        ``"typical"``: the typical year of :mod:`simulators.climate` (clear-sky index and air
+        temperature).
     temp_air_c, wind_m_per_s : float
         Air temperature [°C] and wind speed [m/s] where the weather has no such column.
     transposition : str
@@ -44,13 +47,17 @@ class AvailablePower:
         start: pd.Timestamp,
         step_s: int,
         chunk_steps: int,
-        weather: WeatherTable | None,
+        weather: WeatherTable | str,
         temp_air_c: float,
         wind_m_per_s: float,
         transposition: str,
     ) -> None:
         if start.tzinfo is None:
             raise ConfigError(f"start={start!s} must be tz-aware")
+        if isinstance(weather, str) and weather not in (TYPICAL, CLEAR_SKY):
+            raise ConfigError(
+                f"weather={weather!r} must be a WeatherTable, {TYPICAL!r} or {CLEAR_SKY!r}"
+            )
         self.fleet, self.start, self.step_s = fleet, start, step_s
         self.chunk_steps, self.weather = chunk_steps, weather
         self.temp_air_c, self.wind_m_per_s = temp_air_c, wind_m_per_s
@@ -73,16 +80,24 @@ class AvailablePower:
         if t0 < 0:
             raise SimulationError(f"t_s={t0} is before the start (t_s = 0)")
         n = self.chunk_steps
-        if self.weather is not None:
+        if isinstance(self.weather, WeatherTable):
             if t0 >= self.weather.duration_s:
                 self.weather.at(np.array([t0]))  # raises the SimulationError naming the table
             n = min(n, -(-(self.weather.duration_s - t0) // self.step_s))  # ceil division
         t_s = t0 + self.step_s * np.arange(n, dtype=np.int64)
         times = self.start + pd.to_timedelta(t_s, unit="s")
-        rows = {} if self.weather is None else self.weather.at(t_s)
+        if isinstance(self.weather, WeatherTable):
+            rows = self.weather.at(t_s)
+        elif self.weather == TYPICAL:
+            rows = {
+                model.CLEAR_SKY_INDEX: climate.clear_sky_index_at(times),
+                TEMP_AIR: climate.air_temperature_c(times),
+            }
+        else:
+            rows = {}
         temp_air_c = rows.pop(TEMP_AIR, np.full(n, self.temp_air_c))
         wind_m_per_s = rows.pop(WIND, np.full(n, self.wind_m_per_s))
-        irradiance = rows or None  # GHI (and DNI, DHI) from the table, or clear sky
+        irradiance = rows or None  # GHI (and DNI, DHI) or the clear-sky index, or clear sky
         out = model.simulate(
             self.fleet, times, temp_air_c, wind_m_per_s, irradiance, self.transposition
         )

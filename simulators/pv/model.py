@@ -8,8 +8,9 @@ The chain, pvlib [1]_ functions over a chunk of steps at once (:func:`simulate`)
 
 1. solar position per location: ``pvlib.solarposition.get_solarposition`` (NREL SPA [2]_);
 2. horizontal irradiance: from a weather table (DNI and DHI given, or split from GHI by
-   ``pvlib.irradiance.erbs`` [3]_), else clear sky by ``pvlib.location.Location.get_clearsky``
-   (Ineichen-Perez [4]_);
+   ``pvlib.irradiance.erbs`` [3]_), or clear sky by ``pvlib.location.Location.get_clearsky``
+   (Ineichen-Perez [4]_), or that clear-sky GHI times a clear-sky index (the typical year of
+   :mod:`simulators.climate`) split by Erbs;
 3. plane of array (POA): ``pvlib.irradiance.get_total_irradiance`` (Perez 1990 [5]_ by default,
    or Hay-Davies [6]_ or isotropic) with ``dni_extra`` from ``get_extra_radiation``, once per
    distinct location and orientation;
@@ -65,6 +66,8 @@ DEFAULT_SITE = {"latitude_deg": 52.52, "longitude_deg": 13.40, "altitude_m": 34.
 Q_MODES = ("cos_phi", "q_u")
 EXCITATIONS = ("under", "over")
 TRANSPOSITIONS = ("perez", "haydavies", "isotropic")
+CLEAR_SKY_INDEX = "clear_sky_index"
+"""Key of :func:`simulate`'s ``irradiance`` for GHI as a fraction of the clear-sky GHI [-]."""
 
 
 def _tan_phi(cos_phi: float) -> float:
@@ -265,8 +268,9 @@ def simulate(
     """Available AC power of all units at ``times`` (tz-aware), before curtailment.
 
     ``irradiance`` holds ``ghi_w_per_m2`` and optionally ``dni_w_per_m2`` and ``dhi_w_per_m2``
-    (each (n_steps,)) [W/m²]; None: clear sky at each unit's location. ``temp_air_c`` [°C] and
-    ``wind_m_per_s`` [m/s] have shape (n_steps,).
+    (each (n_steps,)) [W/m²], or ``clear_sky_index`` [-] (GHI is that times the clear-sky GHI
+    of each unit's location, split by Erbs); None: clear sky at each unit's location.
+    ``temp_air_c`` [°C] and ``wind_m_per_s`` [m/s] have shape (n_steps,).
     """
     poa = plane_of_array(fleet, times, irradiance, transposition, temp_air_c)
     temp_cell = pvlib.temperature.faiman(
@@ -296,13 +300,16 @@ def plane_of_array(
         sun = pvlib.solarposition.get_solarposition(  # air temperature: for refraction
             times, lat, lon, altitude=alt, temperature=temp_air_c
         )
-        if irradiance is None:
+        if irradiance is None or CLEAR_SKY_INDEX in irradiance:
             sky = pvlib.location.Location(lat, lon, altitude=alt).get_clearsky(
                 times, solar_position=sun, dni_extra=dni_extra
             )
             ghi, dni, dhi = (sky[c].to_numpy() for c in ("ghi", "dni", "dhi"))
-        else:
-            ghi = np.asarray(irradiance["ghi_w_per_m2"], dtype=np.float64)
+        if irradiance is not None:
+            if CLEAR_SKY_INDEX in irradiance:  # GHI from the clear sky here
+                ghi = np.asarray(irradiance[CLEAR_SKY_INDEX], dtype=np.float64) * ghi
+            else:
+                ghi = np.asarray(irradiance["ghi_w_per_m2"], dtype=np.float64)
             if "dni_w_per_m2" in irradiance:
                 dni = np.asarray(irradiance["dni_w_per_m2"], dtype=np.float64)
                 dhi = np.asarray(irradiance["dhi_w_per_m2"], dtype=np.float64)

@@ -40,7 +40,7 @@ from simulators.pv.model import (
     dispatch,
     params_from,
 )
-from simulators.pv.weather import BOUNDS, TEMP_AIR, WIND, read_weather
+from simulators.pv.weather import BOUNDS, TEMP_AIR, TYPICAL, WEATHER_NAMES, WIND, read_weather
 
 P_MAX_MW = Attr(
     "p_max_mw", "MW", "input: curtailment set point; several sources: the lowest; absent: none"
@@ -101,9 +101,12 @@ class PVSim(mosaik_api_v3.Simulator):
     - ``step_s`` [s]: the stepping interval (900);
     - ``start``, ``tz``: date and time of t_s = 0 and its time zone ("UTC"); a ``start`` with
       an offset is converted to ``tz``;
-    - ``weather``: "" for clear sky (Ineichen) at each unit's location, or a CSV/Parquet path
-      (columns in :mod:`simulators.pv.weather`); ``weather_step_s`` [s]: its row spacing when
-      it has no ``t_s`` column (default: ``step_s``);
+    - ``weather``: "" or ``"typical"`` (default) for the typical German year of
+      :mod:`simulators.climate` (clear-sky index and air temperature; the CHP's heat demand
+      reads the same temperature), ``"clear_sky"`` for clear sky (Ineichen) every day at each
+      unit's location, or a CSV/Parquet path (columns in :mod:`simulators.pv.weather`);
+      ``weather_step_s`` [s]: a file's row spacing when it has no ``t_s`` column (default:
+      ``step_s``);
     - ``latitude_deg``, ``longitude_deg``, ``altitude_m``: the site, each unit's default
       (Berlin); a unit's own value overrides it;
     - ``temp_air_c`` [°C], ``wind_m_per_s`` [m/s]: used where the weather has no such column
@@ -148,8 +151,15 @@ class PVSim(mosaik_api_v3.Simulator):
             weather_step_s = positive_int("weather_step_s", weather_step_s)
         weather = params["weather"]
         if not isinstance(weather, str):
-            raise ConfigError(f"weather={weather!r} must be '' (clear sky) or a file path")
-        table = read_weather(weather, weather_step_s, self.step_s) if weather else None
+            raise ConfigError(
+                f"weather={weather!r} must be '' or one of {list(WEATHER_NAMES)} or a file path"
+            )
+        weather = weather or TYPICAL
+        table = (
+            weather
+            if weather in WEATHER_NAMES
+            else read_weather(weather, weather_step_s, self.step_s)
+        )
         self._settings = {
             "start": start,
             "step_s": self.step_s,

@@ -1,5 +1,8 @@
 """Weather for the PV simulator: a table of rows held from one row to the next.
 
+Besides a table, the PV simulator knows two weathers by name: ``typical`` (the default, also
+chosen by ""; :mod:`simulators.climate`) and ``clear_sky``.
+
 Pure data handling, never imports mosaik. A table comes from a CSV or Parquet file (chosen by
 suffix) with these columns; the unit is the last part of each name:
 
@@ -32,6 +35,11 @@ import numpy as np
 from cosim.errors import ConfigError, SimulationError, unknown
 from simulators.timeseries import T_COLUMN, numeric, read_frame, time_step
 
+TYPICAL = "typical"
+"""Weather name: the typical year of :mod:`simulators.climate` (the default)."""
+CLEAR_SKY = "clear_sky"
+"""Weather name: clear sky (Ineichen) every day, at the sim's constant air temperature."""
+WEATHER_NAMES = (TYPICAL, CLEAR_SKY)
 GHI = "ghi_w_per_m2"
 DNI = "dni_w_per_m2"
 DHI = "dhi_w_per_m2"
