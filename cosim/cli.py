@@ -34,6 +34,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="list the built-in scenarios")
+    sims = sub.add_parser("sims", help="list the simulators, or one's params and attributes")
+    sims.add_argument("name", nargs="?", help="a simulator, e.g. Battery")
+    grids = sub.add_parser("grids", help="list the grids (SimBench codes, pandapower.networks)")
+    grids.add_argument("name", nargs="?", help="a grid to load and count (bus count is kept)")
     show = sub.add_parser("config", help="show a scenario's Config fields and defaults")
     show.add_argument("scenario", help="built-in scenario name or path to a scenario .py file")
     run = sub.add_parser("run", help="run a scenario")
@@ -228,6 +232,17 @@ def _config(scenario_ref: str) -> int:
     return EXIT_OK
 
 
+def _catalog(one: str, every: str, name: str | None) -> str:
+    from cosim import catalog
+
+    return str(getattr(catalog, one)(name) if name else getattr(catalog, every)())
+
+
+def _print(text: str) -> int:
+    print(text)
+    return EXIT_OK
+
+
 def _validate(args: argparse.Namespace) -> int:
     from cosim import validate
 
@@ -258,6 +273,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.filterwarnings("ignore", category=FutureWarning)  # library deprecation chatter
     commands: dict[str, Callable[[], int]] = {
         "list": _list,
+        "sims": lambda: _print(_catalog("render_sim", "render_sims", args.name)),
+        "grids": lambda: _print(_catalog("render_grid", "render_grids", args.name)),
         "config": lambda: _config(args.scenario),
         "run": lambda: _run(args.scenario, args),
         "sweep": lambda: _sweep(args),

@@ -128,7 +128,7 @@ class Builder:
             raise unknown("simulator", sim_name, list(SIMULATORS))
         params.setdefault("step_s", self.cfg.step_s)
         params.setdefault("start", self.cfg.start)
-        return self.world.start(sim_name, **params)
+        return CheckedSim(self.world.start(sim_name, **params))
 
     def connect(self, src: Any, dest: Any, *attrs: str | tuple[str, str], **options: Any) -> None:
         """``world.connect`` for one pair of entities."""
@@ -255,7 +255,7 @@ class Builder:
         """Start any mosaik-API simulator by its mosaik sim config, guarded; see
         :func:`cosim.coupling.couple` (``{"python": ...}``, ``{"cmd": ...}``, ``{"connect": ...}``).
         """
-        return coupling.couple(self.world, name, config, timeout_s=timeout_s, **params)
+        return CheckedSim(coupling.couple(self.world, name, config, timeout_s=timeout_s, **params))
 
     def wire(
         self,
@@ -271,6 +271,45 @@ class Builder:
         return coupling.wire(
             self.world, src, dest, attrs, time_shifted=time_shifted, initial=initial
         )
+
+
+class CheckedSim:
+    """A started simulator (mosaik's ModelFactory) whose models check create params first.
+
+    mosaik refuses an unknown create param with a bare TypeError; here it is a ConfigError
+    that lists the params the model declares. Everything else is the factory's own.
+    """
+
+    def __init__(self, factory: Any) -> None:
+        self._factory = factory
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._factory, name)
+        model = self._factory.meta.get("models", {}).get(name)
+        return value if model is None else _CheckedModel(value, name, model.get("params", ()))
+
+
+class _CheckedModel:
+    """One model of a :class:`CheckedSim`: ``create`` and ``__call__`` check their params."""
+
+    def __init__(self, mock: Any, name: str, params: Iterable[str]) -> None:
+        self._mock, self._name, self._params = mock, name, tuple(params)
+
+    def _check(self, params: dict[str, Any]) -> None:
+        for key in params:
+            if key not in self._params:
+                raise unknown(f"{self._name} parameter", key, self._params)
+
+    def __call__(self, **params: Any) -> Any:
+        self._check(params)
+        return self._mock(**params)
+
+    def create(self, num: int, **params: Any) -> Any:
+        self._check(params)
+        return self._mock.create(num, **params)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._mock, name)
 
 
 def _by_entity(points: Iterable[Sequence[Any]]) -> dict[str, list[Any]]:

@@ -8,7 +8,6 @@ None counts as absent. Without inputs a battery in mode ``set_point`` stays idle
 
 from __future__ import annotations
 
-from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
@@ -35,6 +34,7 @@ from cosim.simapi import (
     model_meta,
     not_an_output,
     output_data,
+    params_of,
     sim_meta,
 )
 from simulators.battery import model
@@ -81,10 +81,10 @@ OUTPUTS = (
 )
 INPUT_DEFAULTS = {a.name: 0.0 for a in INPUTS}
 MODEL = "Battery"
-MODEL_PARAMS = tuple(f.name for f in fields(BatteryParams))
+PARAMS = params_of(BatteryParams)
 
 META: Meta = sim_meta(  # type: ignore[assignment]
-    {MODEL: model_meta((*INPUTS, *OUTPUTS), params=MODEL_PARAMS)}
+    {MODEL: model_meta((*INPUTS, *OUTPUTS), params=PARAMS, inputs=INPUTS)}
 )
 
 

@@ -39,7 +39,7 @@ from cosim.simapi import (
 )
 from simulators.ev import model
 from simulators.ev.model import Fleet
-from simulators.ev.params import MODEL_PARAMS, EVParams, split_params
+from simulators.ev.params import PARAMS, EVParams, split_params
 from simulators.ev.sessions import Sessions
 
 P_SET_MW = Attr(
@@ -77,7 +77,7 @@ MODEL = "EV"
 SIM_PARAMS = ("step_s", "start", "seed")
 
 META: Meta = sim_meta(  # type: ignore[assignment]
-    {MODEL: model_meta((*INPUTS, *OUTPUTS), params=MODEL_PARAMS)}
+    {MODEL: model_meta((*INPUTS, *OUTPUTS), params=PARAMS, inputs=INPUTS)}
 )
 
 

@@ -33,6 +33,7 @@ from cosim.simapi import (
     gather,
     model_meta,
     output_data,
+    params_of,
     sim_meta,
 )
 from simulators.flexload import model as flex_model
@@ -70,7 +71,7 @@ MODEL = "FlexLoad"
 EID_PREFIX = "flexload_"
 
 META: Meta = sim_meta(  # type: ignore[assignment]
-    {MODEL: model_meta(ATTRS, params=[f.name for f in fields(flex_model.Params)])}
+    {MODEL: model_meta(ATTRS, params=params_of(flex_model.Params), inputs=INPUTS)}
 )
 
 

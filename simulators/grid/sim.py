@@ -21,6 +21,7 @@ from mosaik_api_v3.types import CreateResult, InputData, Meta, OutputData, Outpu
 from cosim.errors import ConfigError, SimulationError, unknown
 from cosim.simapi import (
     Attr,
+    Param,
     check_time_resolution,
     combine,
     model_meta,
@@ -73,24 +74,29 @@ INPUTS: dict[str, frozenset[str]] = {
 POWER_INPUTS = frozenset({"p_mw", "q_mvar"})  # summed over sources; a state has one source
 STATE_INPUTS = frozenset({"in_service"})  # settable on every other element
 CREATABLE = ("Load", "Sgen", "Storage")
-ELEMENT_DEFAULTS: dict[str, Any] = {
-    "bus": None,
-    "p_mw": 0.0,
-    "q_mvar": 0.0,
-    "name": None,
-    "grid_forming": False,
-}
+GRID_PARAM = Param(
+    "grid", "str", "-", None, "pandapower.networks name, SimBench code or .json file", True
+)
+ELEMENT_PARAMS = (
+    Param("bus", "int", "-", None, "index of the bus the new element connects to", True),
+    Param("p_mw", "float", "MW", 0.0, "active power until an input arrives; element's sign"),
+    Param("q_mvar", "float", "Mvar", 0.0, "reactive power until an input arrives"),
+    Param("name", "str | None", "-", None, "the element's name in the net"),
+    Param("grid_forming", "bool", "-", False, "the unit behind it may hold an island as slack"),
+)
+ELEMENT_DEFAULTS: dict[str, Any] = {p.name: p.default for p in ELEMENT_PARAMS}
 ON_DIVERGE = ("stop", "continue")
 GRID_EID = "grid"
 
 META: Meta = sim_meta(  # type: ignore[assignment]
     {
-        "Grid": model_meta([CONVERGED, ISLANDED], params=["grid"]),
+        "Grid": model_meta([CONVERGED, ISLANDED], params=[GRID_PARAM]),
         **{
             etype: model_meta(
                 attrs,
-                params=list(ELEMENT_DEFAULTS) if etype in CREATABLE else [],
+                params=ELEMENT_PARAMS if etype in CREATABLE else (),
                 public=etype in CREATABLE,
+                inputs=[a for a in attrs if a.name in INPUTS.get(ENTITY_TYPES[etype][0], ())],
             )
             for etype, (_, attrs) in ENTITY_TYPES.items()
         },

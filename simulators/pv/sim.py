@@ -8,7 +8,6 @@ bus with a time-shifted connection (Q(U) then acts on the previous step's voltag
 
 from __future__ import annotations
 
-from dataclasses import fields
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,6 +25,7 @@ from cosim.simapi import (
     gather,
     model_meta,
     output_data,
+    params_of,
     parse_params,
     positive_int,
     sim_meta,
@@ -72,7 +72,7 @@ SIM_DEFAULTS: dict[str, Any] = {
 """Sim params and their defaults (:class:`PVSim`)."""
 
 META: Meta = sim_meta(  # type: ignore[assignment]
-    {"PV": model_meta([*INPUTS, *OUTPUTS], params=[f.name for f in fields(Params)])}
+    {"PV": model_meta([*INPUTS, *OUTPUTS], params=params_of(Params), inputs=INPUTS)}
 )
 
 
