@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -124,6 +125,7 @@ def run(
     """
     timeouts = Timeouts(step_s=step_timeout_s)
     out_dir = Path(out_dir) if out_dir is not None else default_out_dir(scenario.name)
+    created = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
     if parts(out_dir):
         raise ConfigError(f"out={str(out_dir)!r} already holds results; choose an empty folder")
@@ -153,6 +155,9 @@ def run(
     try:
         _build(world, scenario, cfg, out_dir, progress)
     except Exception as err:
+        if created and isinstance(err, ConfigError):  # bad input, nothing ran: leave no folder
+            shutil.rmtree(out_dir, ignore_errors=True)
+            raise
         record.update(status="failed", error=f"build: {err}", ended_at=manifest.now(), steps_done=0)
         manifest.write(out_dir, record)
         raise

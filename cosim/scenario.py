@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import pkgutil
 import sys
 from collections.abc import Iterable, Sequence
@@ -78,6 +79,7 @@ def load_scenario(name_or_path: str) -> Scenario:
     if path.suffix == ".py":
         if not path.is_file():
             raise ConfigError(f"scenario={name_or_path!r}: no such file")
+        _importable_beside(path)
         module = load_file(path)
         name = path.stem
     elif name_or_path in builtin_names():
@@ -96,6 +98,17 @@ def load_scenario(name_or_path: str) -> Scenario:
     if not issubclass(module.Config, RunConfig):
         raise ConfigError(f"scenario {name!r}: Config must subclass cosim.config.RunConfig")
     return Scenario(name, module)
+
+
+def _importable_beside(path: Path) -> None:
+    """Put the script's folder on ``sys.path`` and, for simulators started as their own OS
+    processes, on ``PYTHONPATH``: a scenario may import the modules beside it."""
+    folder = str(path.resolve().parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    paths = os.environ.get("PYTHONPATH", "").split(os.pathsep)
+    if folder not in paths:
+        os.environ["PYTHONPATH"] = os.pathsep.join([folder, *filter(None, paths)])
 
 
 def sim_config(processes: bool, extra: dict[str, str] | None = None) -> dict[str, dict[str, str]]:
