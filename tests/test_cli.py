@@ -39,6 +39,12 @@ def test_config_shows_fields_and_defaults(capsys):
         ),
         (["run", "--set", "grid=1-LV-nowhere--0-sw"], "grid='1-LV-nowhere--0-sw'"),
         (["run", "--set", "grid=create_cigre_network_lv"], "neighbourhood needs one"),
+        (["run", "--set", "controller=nosuch"], "controller='nosuch' is unknown; known: "),
+        (
+            ["run", "--set", "controller=peak_shaving", "--set", 'controller_options={"x": 1}'],
+            "PeakShaving option='x' is unknown",
+        ),
+        (["run", "grid_profiles", "--set", "grid=nosuch_net"], "grid='nosuch_net' is not a grid"),
         (
             ["run", "grid_profiles", "--set", "profiles=/no/such/profile.csv"],
             "profiles='/no/such/profile.csv': no such file",
@@ -59,6 +65,7 @@ def test_bad_input_is_one_clear_line_and_exit_2(args, message, capsys, tmp_path)
     assert code == EXIT_BAD_INPUT, err
     assert message in err
     assert "Traceback" not in err
+    assert not (tmp_path / "out").exists()  # checked before anything is written
 
 
 def test_real_process_exit_codes_and_no_traceback(tmp_path):
