@@ -121,6 +121,12 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
     parser.add_argument(
+        "--rt-factor",
+        metavar="F",
+        help="pace the run: F wall seconds per simulated second (1: real time); the manifest"
+        " records the worst lag",
+    )
+    parser.add_argument(
         "--step-timeout-s",
         metavar="SECONDS",
         help="longest wait for a simulator in its own process or on another host to answer a"
@@ -148,6 +154,8 @@ def _run(scenario_ref: str, args: argparse.Namespace) -> int:
     cfg = make_config(scenario.config_class, args.overrides)
     given = args.step_timeout_s
     timeout = {} if given is None else {"step_timeout_s": _seconds("--step-timeout-s", given)}
+    if args.rt_factor is not None:
+        timeout["rt_factor"] = _seconds("--rt-factor", args.rt_factor)
     outcome = runner.run(
         scenario, cfg, args.out, processes=args.processes, progress=not args.quiet, **timeout
     )

@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import math
+import re
 import shutil
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -97,6 +100,46 @@ def _remote_error(err: RemoteException) -> CosimError:
     return ConfigError(text) if err.remote_type == "ConfigError" else SimulationError(text)
 
 
+@dataclass
+class _Lag:
+    """The pacing of a real-time run: mosaik's keywords and the worst lag seen [s]."""
+
+    run_kwargs: dict[str, Any]
+    worst_s: float = 0.0
+
+
+_BEHIND = re.compile(r"too slow for real-time factor .* - ([0-9.eE+-]+)\s*s behind")
+
+
+@contextmanager
+def _paced(rt_factor: float | None, until_s: int) -> Iterator[_Lag]:
+    """Pace ``world.run`` at ``rt_factor`` wall seconds per simulated second.
+
+    mosaik sleeps before each step until its time has come and warns for every step that
+    starts late; the worst of those delays is the lag. The last step ends at ``until_s``: the
+    run then waits out that step, so that wall time matches simulated time.
+    """
+    if rt_factor is None:
+        yield _Lag({})
+        return
+    lag = _Lag({"rt_factor": rt_factor, "rt_strict": False})
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield lag
+    for w in caught:
+        behind = _BEHIND.search(str(w.message))
+        if behind:
+            lag.worst_s = max(lag.worst_s, float(behind.group(1)))
+        else:  # not ours: pass it on
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    rest_s = rt_factor * until_s - (time.perf_counter() - start)
+    if rest_s > 0:
+        time.sleep(rest_s)
+    else:
+        lag.worst_s = max(lag.worst_s, -rest_s)
+
+
 def steps_on_disk(out_dir: Path) -> int:
     """Number of distinct steps whose results are in the folder."""
     files = parts(out_dir)
@@ -115,14 +158,18 @@ def run(
     processes: bool = False,
     progress: bool = True,
     step_timeout_s: float = DEFAULT_STEP_TIMEOUT_S,
+    rt_factor: float | None = None,
 ) -> RunOutcome:
     """Build and run ``scenario`` with ``cfg``; results go to ``out_dir``.
 
     Raises ConfigError when the scenario cannot be built (nothing ran). A failure while running
     is returned as ``status="failed"`` with the error; the folder keeps every finished step.
     ``step_timeout_s`` bounds each step and get_data answer of a simulator in its own process
-    or on another host [s].
+    or on another host [s]. ``rt_factor`` paces the run against the wall clock (wall seconds
+    per simulated second; mosaik's ``rt_factor``): the manifest records the worst lag [s].
     """
+    if rt_factor is not None and not (math.isfinite(rt_factor) and rt_factor > 0):
+        raise ConfigError(f"rt_factor={rt_factor!r} must be a positive number")
     timeouts = Timeouts(step_s=step_timeout_s)
     out_dir = Path(out_dir) if out_dir is not None else default_out_dir(scenario.name)
     created = not out_dir.exists()
@@ -164,7 +211,8 @@ def run(
     t1 = time.perf_counter()
     with _mosaik_errors() as logged:  # only around the run: mosaik logs what it does not raise
         try:
-            world.run(until=cfg.until_s, print_progress=False, **_KEEP_OPEN)
+            with _paced(rt_factor, cfg.until_s) as lag:
+                world.run(until=cfg.until_s, print_progress=False, **_KEEP_OPEN, **lag.run_kwargs)
         except RemoteException as err:
             error = str(_remote_error(err))
         except CosimError as err:
@@ -194,6 +242,8 @@ def run(
         run_s=round(run_s, 3),
         checksums=manifest.checksums(out_dir),
     )
+    if rt_factor is not None:
+        record.update(rt_factor=rt_factor, rt_lag_max_s=round(lag.worst_s, 3))
     manifest.write(out_dir, record)
     return RunOutcome(out_dir, status, steps_done, build_s, run_s, error)
 
