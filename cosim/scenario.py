@@ -207,7 +207,13 @@ class Builder:
         for attr in attrs:
             coupling.check_attr(self.world, entity, attr, role)
 
-    def control(self, controller: str | type, options: dict[str, Any] | None = None) -> Any:
+    def control(
+        self,
+        controller: str | type | None = None,
+        options: dict[str, Any] | None = None,
+        *,
+        address: str | None = None,
+    ) -> Any:
         """Plug a controller in: start it, observe its measurements, feed its set points back.
 
         ``controller`` is a name (built-in, entry point ``cosim.controllers``,
@@ -217,13 +223,34 @@ class Builder:
         (decided at t, applied from t + step_s, starting from the initial values the
         controller declares) unless the controller is ``same_step``. Returns the controller's
         entity, whose ``reports`` can be recorded.
+
+        ``address`` (``"HOST:PORT"``) reaches a controller host already running, started with
+        ``python -m controllers HOST:PORT --remote [--controller NAME --options JSON]``;
+        ``controller`` and ``options`` given here override those of its command line.
         """
-        spec = controller if isinstance(controller, str) else _class_spec(controller)
+        given: dict[str, Any] = {}
+        if controller is not None:
+            spec = controller if isinstance(controller, str) else _class_spec(controller)
+            given["controller"] = spec
+        if options is not None or controller is not None:
+            given["options"] = options or {}
         try:
-            json.dumps(options or {})
+            json.dumps(given)
         except TypeError as err:
-            raise ConfigError(f"options of controller {spec!r} must be JSON: {err}") from None
-        sim = self.start("Controller", controller=spec, options=options or {})
+            raise ConfigError(f"options of controller {controller!r} must be JSON: {err}") from None
+        if address is None:
+            if controller is None:
+                raise ConfigError("control: give a controller, or the address of a running one")
+            sim = self.start("Controller", **given)
+        else:
+            taken = sum(name.startswith("RemoteController") for name in self.world.sim_config)
+            sim = self.couple(
+                f"RemoteController{taken}",
+                {"connect": address},
+                step_s=self.cfg.step_s,
+                start=self.cfg.start,
+                **given,
+            )
         declared = sim.meta["cosim"]
         ctrl = sim.Controller()
         for shifted in (False, True):  # wire checks every name before connecting

@@ -1,6 +1,6 @@
 """``cosim run --rt-factor``: a paced run keeps to the wall clock and records its worst lag.
 
-    Events-0.events_0 --value as p_set_mw--> Battery-0.battery_0; recorded: battery p_mw
+Events-0.events_0 --value as p_set_mw--> Battery-0.battery_0; recorded: battery p_mw
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pytest
 
 from cosim import cli
 
-SCENARIO = '''
+SCENARIO = """
 from dataclasses import dataclass
 from cosim.config import RunConfig
 
@@ -27,7 +27,7 @@ def build(b, cfg):
     battery = b.start("Battery").Battery.create(1, e_max_mwh=0.01)[0]
     b.connect(event, battery, ("value", "p_set_mw"))
     b.record([battery], "p_mw")
-'''
+"""
 
 
 def test_rt_factor_1_keeps_wall_time_within_5_percent(tmp_path: Path) -> None:

@@ -6,6 +6,10 @@ Controller --p_set_mw--> Battery-0.battery_0 (one step late); recorded: battery 
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -43,11 +47,16 @@ class Config(RunConfig):
     steps: int = 3
     step_s: int = 3600
     param: str = "e_max_mwh"
+    address: str = ""
 
 def build(b, cfg):
     event = b.start("Events").Events(initial=0.002, changes=[[3600, -0.001]])
     battery = b.start("Battery").Battery.create(1, **{cfg.param: 0.01})[0]
-    b.control(Echo, {"source": event.full_id, "battery": battery.full_id})
+    options = {"source": event.full_id, "battery": battery.full_id}
+    if cfg.address:  # the controller host runs already; its command line names the controller
+        b.control(options=options, address=cfg.address)
+    else:
+        b.control(Echo, options)
     b.record([battery], "p_mw")
 """
 
@@ -67,6 +76,24 @@ def test_sibling_module_imports(scenario: Path, mode: list[str]) -> None:
     p_mw = results.load(out)[("Battery-0.battery_0", "p_mw")].tolist()
     # set points apply one step late: 0 (the declared initial value), 0.002, then -0.001 MW
     assert p_mw == pytest.approx([0.0, 0.002, -0.001])
+
+
+def test_control_reaches_a_controller_host_by_address(scenario: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(scenario.parent), *sys.path])}
+    command = [sys.executable, "-m", "controllers", f"127.0.0.1:{port}", "--remote"]
+    host = subprocess.Popen([*command, "--controller", "helper:Echo"], env=env)
+    try:
+        out = scenario.parent / "out"
+        argv = ["run", str(scenario), "--out", str(out), "--quiet"]
+        assert cli.main([*argv, "--set", f"address=127.0.0.1:{port}"]) == 0
+        p_mw = results.load(out)[("Battery-0.battery_0", "p_mw")].tolist()
+        assert p_mw == pytest.approx([0.0, 0.002, -0.001])  # as in-process, above
+        assert host.wait(30) == 0  # the host ends with the run
+    finally:
+        host.kill()
 
 
 def test_misspelt_param_exits_2_and_leaves_no_folder(
