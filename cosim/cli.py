@@ -100,6 +100,7 @@ def _compare(args: argparse.Namespace) -> int:
     from cosim import compare
 
     table = compare.compare(args.folder_a, args.folder_b, _settings(args.kpi_settings))
+    print(f"a: {args.folder_a}\nb: {args.folder_b}\n")
     print(compare.render(table))
     if args.csv:
         table.to_csv(args.csv, index=False)
@@ -162,6 +163,8 @@ def _run(scenario_ref: str, args: argparse.Namespace) -> int:
     if not args.quiet:
         print(summary.render(outcome))
         print(f"full KPIs and plots: cosim report {outcome.out_dir}")
+    else:
+        print(outcome.out_dir)
     if outcome.status != "completed":
         print(
             f"cosim: run failed: {outcome.error}\n       results of the "

@@ -83,10 +83,12 @@ def test_real_process_exit_codes_and_no_traceback(tmp_path):
 def test_report_and_compare_commands(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["run", "grid_profiles", "--set", "steps=4", "--out", str(out), "--quiet"]) == 0
+    assert capsys.readouterr().out.strip() == str(out)  # quiet, but says where the results are
     assert main(["report", str(out), "--set", "v_min_pu=0.95"]) == EXIT_OK
     assert (out / "report.html").is_file() and (out / "kpis.json").is_file()
     csv = tmp_path / "cmp.csv"
     assert main(["compare", str(out), str(out), "--csv", str(csv)]) == EXIT_OK
+    assert f"\na: {out}\nb: {out}\n" in capsys.readouterr().out
     table = csv.read_text().splitlines()
     assert table[0].startswith("name,unit,a,b,diff") and len(table) > 10
     assert main(["report", str(out), "--set", "v_min_pu=low"]) == EXIT_BAD_INPUT
