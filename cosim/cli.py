@@ -7,7 +7,6 @@ input (one message, no traceback).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import math
 import sys
 import warnings
@@ -232,14 +231,14 @@ def _list() -> int:
 
 
 def _config(scenario_ref: str) -> int:
-    from cosim.config import field_types
+    from cosim.config import describe
     from cosim.scenario import load_scenario
 
-    cls = load_scenario(scenario_ref).config_class
-    types = field_types(cls)
-    for f in dataclasses.fields(cls):
-        tp = getattr(types[f.name], "__name__", str(types[f.name]))
-        print(f"{f.name:20s} {tp:10s} {f.default!r}")
+    rows = [["field", "type", "default", "unit", "description"]]
+    rows += describe(load_scenario(scenario_ref).config_class)
+    widths = [max(len(r[k]) for r in rows) for k in range(4)]
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + row[4])
     return EXIT_OK
 
 

@@ -55,26 +55,49 @@ _DOC_ENTRY = re.compile(r"^(\w[\w, ]*?) : (.+)$")
 _BRACKET = re.compile(r"\[([^\[\]]+)\]")
 
 
+UNIT_SUFFIXES = {
+    "mw": "MW", "mvar": "Mvar", "mwh": "MWh", "kw": "kW", "kwh": "kWh", "s": "s", "h": "h",
+    "pu": "pu", "frac": "-", "percent": "%", "deg": "deg", "degree": "deg", "km": "km",
+    "m": "m", "c": "°C", "kg": "kg", "eur": "EUR",
+}  # fmt: skip
+"""The unit a name's last part stands for (the naming rule of ARCHITECTURE.md)."""
+
+
 def _units_in(text: str, n: int) -> list[str]:
-    """The ``[unit]`` of each of ``n`` names in a description; ``-`` where none is given."""
+    """The ``[unit]`` of each of ``n`` names in a description; ``-`` where none is given.
+
+    A bracket that holds a range or interval (``[0, 1)``, ``[0..1]``) is no unit; a shared
+    description gives each name its own bracket, or one bracket listing them, else none.
+    """
     found = []
     for inner in _BRACKET.findall(text):
         parts = [p.strip() for p in inner.split(",")]
         try:
             [float(p) for p in parts]  # an interval such as [0, 1]: not a unit
         except ValueError:
-            found.append(parts)
+            if ".." not in inner:
+                found.append(parts)
     if not found:
         return ["-"] * n
     if len(found[0]) == n:
         return found[0]
-    if n > 1 and len(found) >= n:
-        return [", ".join(f) for f in found[:n]]
-    return [", ".join(found[0])] * n
+    if len(found) == n:
+        return [", ".join(f) for f in found]
+    return [", ".join(found[0]) if n == 1 else "-"] * n
+
+
+def unit_of(name: str, type_text: str, documented: str) -> str:
+    """The unit of a field: ``-`` for text and flags, else the unit its name ends with (not
+    for a ratio ``..._per_...``), else the documented one."""
+    if not any(t in type_text for t in ("float", "int")):
+        return "-"
+    if "_" not in name or "_per_" in name:
+        return documented
+    return UNIT_SUFFIXES.get(name.rsplit("_", 1)[-1], documented)
 
 
 def _first_sentence(text: str) -> str:
-    sentence = re.split(r"(?<=[a-z0-9)\]`]\.)\s|;\s", text.strip(), maxsplit=1)[0]
+    sentence = re.split(r"(?<!e\.g)(?<!i\.e)(?<=[a-z0-9)\]`]\.)\s|;\s", text.strip(), maxsplit=1)[0]
     return sentence.rstrip(".")
 
 
@@ -102,6 +125,16 @@ def _doc_entries(cls: type) -> dict[str, tuple[list[str], str]]:
     return entries
 
 
+def field_docs(cls: type) -> dict[str, tuple[str, str]]:
+    """name -> (unit, one-line description) of each field documented in the numpydoc
+    docstrings of ``cls`` and its bases (a subclass's entry wins)."""
+    docs: dict[str, tuple[str, str]] = {}
+    for klass in reversed(cls.__mro__):
+        for name, (group, text) in _doc_entries(klass).items():
+            docs[name] = (_units_in(text, len(group))[group.index(name)], _first_sentence(text))
+    return docs
+
+
 def params_of(cls: type) -> tuple[Param, ...]:
     """The :class:`Param` of every field of a parameter dataclass, read from the class itself.
 
@@ -110,18 +143,18 @@ def params_of(cls: type) -> tuple[Param, ...]:
     numpydoc ``Parameters`` section of the class docstring. A field without an entry is a
     ValueError: every parameter is documented where it is declared.
     """
-    entries = _doc_entries(cls)
+    docs = field_docs(cls)
     out = []
     for f in dataclasses.fields(cls):
-        if f.name not in entries:
+        if f.name not in docs:
             raise ValueError(f"{cls.__qualname__}.{f.name} has no entry in the docstring")
-        group, text = entries[f.name]
-        unit = _units_in(text, len(group))[group.index(f.name)]
+        unit, doc = docs[f.name]
+        unit = unit_of(f.name, str(f.type), unit)
         required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
         default = None if required else f.default
         if f.default_factory is not dataclasses.MISSING:
             default = f.default_factory()
-        out.append(Param(f.name, str(f.type), unit, default, _first_sentence(text), required))
+        out.append(Param(f.name, str(f.type), unit, default, doc, required))
     return tuple(out)
 
 

@@ -64,3 +64,13 @@ def test_cli_sims(capsys: pytest.CaptureFixture[str]) -> None:
     assert line.split()[:4] == ["e_max_mwh", "float", "MWh", "required"]
     assert cli.main(["sims", "Batery"]) == 2
     assert "known: Battery" in capsys.readouterr().err
+
+
+def test_cli_config_aligned_with_units_and_choices(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["config", "grid_profiles"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    column = lines[0].index("description")
+    by_field = {line.split()[0]: line for line in lines[1:]}
+    assert by_field["step_s"][column:].startswith("Step size")
+    assert by_field["step_s"].split()[:4] == ["step_s", "int", "900", "s"]
+    assert "one of: stop, continue" in by_field["on_diverge"]
