@@ -186,6 +186,7 @@ def run(
         "processes": processes,
         "step_timeout_s": step_timeout_s,
         "versions": manifest.versions(),
+        "scenario_sha256": manifest.sha256(Path(scenario.module.__file__ or "")),
         "started_at": manifest.now(),
         "status": "running",
     }
@@ -200,7 +201,7 @@ def run(
     error: str | None = None
     failure: dict[str, Any] | None = None
     try:
-        _build(world, scenario, cfg, out_dir, progress)
+        builder = _build(world, scenario, cfg, out_dir, progress)
     except Exception as err:
         if created and isinstance(err, ConfigError):  # bad input, nothing ran: leave no folder
             shutil.rmtree(out_dir, ignore_errors=True)
@@ -209,6 +210,7 @@ def run(
         manifest.write(out_dir, record)
         raise
     t1 = time.perf_counter()
+    record.update(coupled=builder.coupled)
     with _mosaik_errors() as logged:  # only around the run: mosaik logs what it does not raise
         try:
             with _paced(rt_factor, cfg.until_s) as lag:
@@ -250,7 +252,7 @@ def run(
 
 def _build(
     world: mosaik.World, scenario: Scenario, cfg: RunConfig, out_dir: Path, progress: bool
-) -> None:
+) -> Builder:
     """Start the recorder and let the scenario build; build errors become ConfigError."""
     try:
         rec_sim = world.start(
@@ -261,7 +263,9 @@ def _build(
             progress_desc=scenario.name,
         )
         recorder = rec_sim.Recorder()
-        scenario.build(Builder(world, cfg, recorder), cfg)
+        builder = Builder(world, cfg, recorder)
+        scenario.build(builder, cfg)
+        return builder
     except BaseException as err:
         world.shutdown()
         if isinstance(err, RemoteException):

@@ -19,13 +19,14 @@ import pkgutil
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import mosaik
 
-from cosim import coupling
+from cosim import coupling, manifest
 from cosim.config import RunConfig
 from cosim.errors import ConfigError, unknown
 from cosim.imports import FILE_MODULE_PREFIX, load_file
@@ -46,6 +47,8 @@ SIMULATORS: dict[str, str] = {
     "Controller": "controllers.adapter:ControllerSim",
 }
 RECORDER = "cosim.recorder:RecorderSim"
+CET = timezone(timedelta(hours=1), "CET")
+"""The time zone of a ``start`` given without one (SimBench's profiles are CET all year)."""
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,17 @@ class Builder:
         self.world = world
         self.cfg = cfg
         self._recorder = recorder
+        self.coupled: list[dict[str, Any]] = []  # what the manifest records of b.couple
+
+    @property
+    def start_iso(self) -> str:
+        """The Config's ``start`` as ISO 8601 with its UTC offset; a ``start`` without one is
+        CET (UTC+1), as cosim's simulators read it. Give this to a coupled simulator that
+        takes a date: one that reads a bare date as UTC would otherwise run 1 h off."""
+        moment = datetime.fromisoformat(self.cfg.start)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=CET)
+        return moment.isoformat()
 
     def start(self, sim_name: str, **params: Any) -> Any:
         """Start one of cosim's simulators by its mosaik name (``Grid``, ``Profiles``...).
@@ -295,7 +309,9 @@ class Builder:
         """Start any mosaik-API simulator by its mosaik sim config, guarded; see
         :func:`cosim.coupling.couple` (``{"python": ...}``, ``{"cmd": ...}``, ``{"connect": ...}``).
         """
-        return CheckedSim(coupling.couple(self.world, name, config, timeout_s=timeout_s, **params))
+        sim = CheckedSim(coupling.couple(self.world, name, config, timeout_s=timeout_s, **params))
+        self.coupled.append(manifest.coupled(name, config))
+        return sim
 
     def wire(
         self,

@@ -6,6 +6,8 @@ Controller --p_set_mw--> Battery-0.battery_0 (one step late); recorded: battery 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import socket
 import subprocess
@@ -73,6 +75,9 @@ def scenario(tmp_path: Path) -> Path:
 def test_sibling_module_imports(scenario: Path, mode: list[str]) -> None:
     out = scenario.parent / "out"
     assert cli.main(["run", str(scenario), "--out", str(out), "--quiet", *mode]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["scenario_sha256"] == hashlib.sha256(scenario.read_bytes()).hexdigest()
+    assert manifest["coupled"] == []
     p_mw = results.load(out)[("Battery-0.battery_0", "p_mw")].tolist()
     # set points apply one step late: 0 (the declared initial value), 0.002, then -0.001 MW
     assert p_mw == pytest.approx([0.0, 0.002, -0.001])
@@ -91,6 +96,15 @@ def test_control_reaches_a_controller_host_by_address(scenario: Path) -> None:
         assert cli.main([*argv, "--set", f"address=127.0.0.1:{port}"]) == 0
         p_mw = results.load(out)[("Battery-0.battery_0", "p_mw")].tolist()
         assert p_mw == pytest.approx([0.0, 0.002, -0.001])  # as in-process, above
+        coupled = json.loads((out / "manifest.json").read_text())["coupled"]
+        assert coupled == [
+            {
+                "name": "RemoteController0",
+                "config": {"connect": f"127.0.0.1:{port}"},
+                "package": None,  # another program, maybe on another host
+                "version": None,
+            }
+        ]
         assert host.wait(30) == 0  # the host ends with the run
     finally:
         host.kill()

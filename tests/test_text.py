@@ -35,3 +35,14 @@ def test_select_reads_sim_type_and_entity() -> None:
     assert list(select(data, "p_mw", "Grid", "load_").columns) == ["Grid-0.load_1"]
     assert list(select(data, "p_mw", "PV").columns) == ["PV-0.pv_0"]
     assert list(select(data, "p_mw").columns) == ["Grid-0.load_1", "Grid-0.sgen_1", "PV-0.pv_0"]
+
+
+def test_start_iso_is_cet_when_naive() -> None:
+    from cosim.config import RunConfig
+    from cosim.scenario import Builder
+
+    def start_iso(start: str) -> str:
+        return Builder(None, RunConfig(start=start), None).start_iso
+
+    assert start_iso("2016-01-01 00:00:00") == "2016-01-01T00:00:00+01:00"
+    assert start_iso("2016-07-01T12:00:00+02:00") == "2016-07-01T12:00:00+02:00"  # as given
