@@ -7,6 +7,7 @@ values go to a :class:`cosim.results.ChunkWriter` under the source's full id
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ RECORDER_PARAMS: dict[str, Any] = {
     "chunk_values": 2_000_000,
     "progress_steps": 0,
     "progress_desc": "",
+    "progress_start": "",
 }
 META: Meta = sim_meta({"Recorder": model_meta([], any_inputs=True)})  # type: ignore[assignment]
 
@@ -38,6 +40,7 @@ class RecorderSim(mosaik_api_v3.Simulator):
         self.writer: ChunkWriter | None = None
         self.bar: tqdm | None = None
         self._progress = (0, "")
+        self._start: datetime | None = None
         self.step_s = 0
         self._keys: list[tuple[str, str]] = []
         self._index: dict[tuple[str, str], int] = {}
@@ -45,7 +48,8 @@ class RecorderSim(mosaik_api_v3.Simulator):
     def init(self, sid: str, time_resolution: float = 1.0, **sim_params: Any) -> Meta:
         """Sim params: ``out_dir`` (the run's folder), ``step_s`` [s], ``chunk_values`` (values
         per Parquet part), ``progress_steps`` (> 0 shows a progress bar over that many steps),
-        ``progress_desc`` (its label)."""
+        ``progress_desc`` (its label), ``progress_start`` (ISO date and time of t_s = 0: the
+        bar shows the simulated date and time)."""
         params = parse_params(sim_params, RECORDER_PARAMS, "recorder")
         out_dir, chunk_values = params["out_dir"], params["chunk_values"]
         if not out_dir:
@@ -53,6 +57,8 @@ class RecorderSim(mosaik_api_v3.Simulator):
         self.writer = ChunkWriter(Path(out_dir), chunk_values)
         self.step_s = params["step_s"]
         self._progress = (params["progress_steps"], params["progress_desc"])
+        start = params["progress_start"]
+        self._start = datetime.fromisoformat(start) if start else None
         return self.meta
 
     def setup_done(self) -> None:
@@ -86,6 +92,9 @@ class RecorderSim(mosaik_api_v3.Simulator):
                 values[index[src, attr]] = np.nan if value is None else value
         self.writer.add(time, values)
         if self.bar is not None:
+            if self._start is not None:
+                now = self._start + timedelta(seconds=time)
+                self.bar.set_postfix_str(f"{now:%Y-%m-%d %H:%M}", refresh=False)
             self.bar.update()
         return time + self.step_s
 

@@ -261,6 +261,7 @@ def _build(
             step_s=cfg.step_s,
             progress_steps=cfg.steps if progress else 0,
             progress_desc=scenario.name,
+            progress_start=cfg.start,
         )
         recorder = rec_sim.Recorder()
         builder = Builder(world, cfg, recorder)

@@ -47,3 +47,13 @@ def test_rt_factor_must_be_positive(tmp_path: Path, capsys: pytest.CaptureFixtur
     path.write_text(textwrap.dedent(SCENARIO))
     assert cli.main(["run", str(path), "--out", str(tmp_path / "o"), "--rt-factor", "0"]) == 2
     assert "--rt-factor='0' must be a positive number" in capsys.readouterr().err
+
+
+def test_progress_bar_shows_the_simulated_time(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "paced.py"
+    path.write_text(textwrap.dedent(SCENARIO))
+    argv = ["run", str(path), "--out", str(tmp_path / "o"), "--set", "step_s=3600"]
+    assert cli.main(argv) == 0
+    assert "2016-01-01 04:00" in capsys.readouterr().err  # the start of the 5th hourly step
