@@ -154,7 +154,8 @@ class DemandResponse(Controller):
         Outside cheap hours, batteries recharge from the grid while the import stays under this
         fraction of the limit [-], in [0, 1]; 0: only from the neighbourhood's surplus.
     step_s : int
-        The scenario's step [s]; checked against the time between decisions.
+        The run's step [s], given by the controller host (leave it out of the options);
+        checked against the time between decisions.
     """
 
     feeder: str = "Grid-0.ext_grid_0"

@@ -146,7 +146,6 @@ def build(b: Builder, cfg: Config) -> None:
                 "reserve_soc_frac": cfg.reserve_soc_frac,
                 "loads": [load.full_id for load in loads],
                 "generators": [g.full_id for g in pv],
-                "step_s": cfg.step_s,
             },
         )
     _record(b, grid, battery, chp, added, ctrl)

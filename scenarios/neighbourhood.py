@@ -291,7 +291,6 @@ def _control(
             "flex_demand": ids(base),
             "flex_mode": cfg.flex_mode,
             "flex_share_frac": cfg.flex_share_frac,
-            "step_s": cfg.step_s,
         }
         price = _price(b, cfg)
         if price is not None:
