@@ -52,6 +52,7 @@ from controllers.dispatch import (
     take,
 )
 from cosim.errors import ConfigError, SimulationError
+from cosim.simapi import DEFAULT_STEP_S
 from cosim.units import SECONDS_PER_HOUR
 
 
@@ -175,7 +176,7 @@ class DemandResponse(Controller):
     cheap_quantile: float = 0.25
     expensive_quantile: float = 0.75
     battery_recharge_frac: float = 0.8
-    step_s: int = 900
+    step_s: int = DEFAULT_STEP_S
     same_step = True
     reports = (
         "import_limit_mw",

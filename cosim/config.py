@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
 from cosim.errors import ConfigError, unknown
-from cosim.simapi import field_docs, unit_of
+from cosim.simapi import DEFAULT_STEP_S, field_docs, unit_of
 
 C = TypeVar("C", bound="RunConfig")
 
@@ -36,7 +36,7 @@ class RunConfig:
     """
 
     steps: int = 96
-    step_s: int = 900
+    step_s: int = DEFAULT_STEP_S
     start: str = "2016-01-01 00:00:00"
     seed: int = 0
 

@@ -18,12 +18,12 @@ from tqdm import tqdm
 
 from cosim.errors import ConfigError
 from cosim.results import ChunkWriter
-from cosim.simapi import model_meta, parse_params, sim_meta
+from cosim.simapi import DEFAULT_STEP_S, model_meta, parse_params, sim_meta
 
 RECORDER_EID = "recorder"
 RECORDER_PARAMS: dict[str, Any] = {
     "out_dir": "",
-    "step_s": 900,
+    "step_s": DEFAULT_STEP_S,
     "chunk_values": 2_000_000,
     "progress_steps": 0,
     "progress_desc": "",

@@ -26,6 +26,7 @@ from mosaik_api_v3.types import (
 
 from cosim.errors import ConfigError, SimulationError, unknown
 from cosim.simapi import (
+    DEFAULT_STEP_S,
     Attr,
     check_init,
     check_inputs,
@@ -97,7 +98,7 @@ class BatterySim(mosaik_api_v3.Simulator):
 
     def __init__(self) -> None:
         super().__init__(META)
-        self.step_s = 900
+        self.step_s = DEFAULT_STEP_S
         self.start = datetime(2016, 1, 1)
         self._units: list[BatteryParams] = []
         self._fleet: Fleet | None = None

@@ -30,6 +30,7 @@ from mosaik_api_v3.types import CreateResult, InputData, Meta, OutputData, Outpu
 
 from cosim.errors import SimulationError, unknown
 from cosim.simapi import (
+    DEFAULT_STEP_S,
     Attr,
     Param,
     array_column,
@@ -98,7 +99,7 @@ class ChpSim(mosaik_api_v3.Simulator):
 
     def __init__(self) -> None:
         super().__init__(META)
-        self.step_s = 900
+        self.step_s = DEFAULT_STEP_S
         self.demand = HeatDemand(0)
         self.sim_table: HeatTable | None = None
         self.groups: list[tuple[chp_model.Params, int]] = []

@@ -8,7 +8,16 @@ import mosaik_api_v3
 from mosaik_api_v3.types import CreateResult, InputData, Meta, OutputData, OutputRequest
 
 from cosim.errors import ConfigError
-from cosim.simapi import Attr, Param, check_init, check_num, model_meta, parse_params, sim_meta
+from cosim.simapi import (
+    DEFAULT_STEP_S,
+    Attr,
+    Param,
+    check_init,
+    check_num,
+    model_meta,
+    parse_params,
+    sim_meta,
+)
 from simulators.events.model import Schedule, schedule
 
 VALUE = Attr("value", "-", "the scheduled value now (its unit is that of the attribute it feeds)")
@@ -27,7 +36,7 @@ class EventsSim(mosaik_api_v3.Simulator):
 
     def __init__(self) -> None:
         super().__init__(META)
-        self.step_s = 900
+        self.step_s = DEFAULT_STEP_S
         self._schedules: dict[str, Schedule] = {}
         self._time = 0
 

@@ -25,6 +25,7 @@ from mosaik_api_v3.types import CreateResult, InputData, Meta, OutputData, Outpu
 
 from cosim.errors import SimulationError, unknown
 from cosim.simapi import (
+    DEFAULT_STEP_S,
     Attr,
     array_column,
     check_init,
@@ -80,7 +81,7 @@ class FlexLoadSim(mosaik_api_v3.Simulator):
 
     def __init__(self) -> None:
         super().__init__(META)
-        self.step_s = 900
+        self.step_s = DEFAULT_STEP_S
         self.groups: list[tuple[flex_model.Params, int]] = []
         self.fleet = flex_model.Fleet.of([])
         self.state = flex_model.State.initial(0)

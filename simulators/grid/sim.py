@@ -20,6 +20,7 @@ from mosaik_api_v3.types import CreateResult, InputData, Meta, OutputData, Outpu
 
 from cosim.errors import ConfigError, SimulationError, unknown
 from cosim.simapi import (
+    DEFAULT_STEP_S,
     Attr,
     Param,
     check_time_resolution,
@@ -126,7 +127,7 @@ class GridSim(mosaik_api_v3.Simulator):
         """Sim params: ``step_s`` [s] (900), ``on_diverge`` (``stop`` or ``continue``), ``start``
         (the scenario's start; the grid does not depend on it)."""
         params = parse_params(
-            sim_params, {"step_s": 900, "on_diverge": "stop", "start": None}, "grid sim"
+            sim_params, {"step_s": DEFAULT_STEP_S, "on_diverge": "stop", "start": None}, "grid sim"
         )
         step_s, on_diverge = params["step_s"], params["on_diverge"]
         check_time_resolution(time_resolution)

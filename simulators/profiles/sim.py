@@ -36,6 +36,7 @@ from mosaik_api_v3.types import (
 from cosim.errors import ConfigError, SimulationError, unknown
 from cosim.simapi import (
     DEFAULT_START,
+    DEFAULT_STEP_S,
     Attr,
     Param,
     check_init,
@@ -88,7 +89,7 @@ class ProfilesSim(mosaik_api_v3.Simulator):
 
     def __init__(self) -> None:
         super().__init__(META)
-        self.step_s = 900
+        self.step_s = DEFAULT_STEP_S
         self.start = datetime.fromisoformat(DEFAULT_START)
         self.offset_s = 0  # table time at t_s = 0 [s]
         self.wraps = False  # a typical year: after its last row comes its first

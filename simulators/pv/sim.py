@@ -19,6 +19,7 @@ from mosaik_api_v3.types import CreateResult, InputData, Meta, OutputData, Outpu
 
 from cosim.errors import ConfigError, SimulationError, unknown
 from cosim.simapi import (
+    DEFAULT_STEP_S,
     Attr,
     array_column,
     check_time_resolution,
@@ -58,7 +59,7 @@ INPUT_DEFAULTS = {"p_max_mw": np.inf, "vm_pu": 1.0}
 HOW = {"p_max_mw": "min", "vm_pu": "one"}  # the strictest set point wins
 
 SIM_DEFAULTS: dict[str, Any] = {
-    "step_s": 900,
+    "step_s": DEFAULT_STEP_S,
     "start": "2016-01-01 00:00:00",
     "tz": "UTC",
     "weather": "",
@@ -116,7 +117,7 @@ class PVSim(mosaik_api_v3.Simulator):
 
     def __init__(self) -> None:
         super().__init__(META)
-        self.step_s = 900
+        self.step_s = DEFAULT_STEP_S
         self.site: dict[str, float] = dict(DEFAULT_SITE)
         self.units: list[Params] = []
         self.fleet = Fleet([])
