@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import shutil
 import sys
 import warnings
 from collections.abc import Callable, Sequence
@@ -156,9 +157,16 @@ def _run(scenario_ref: str, args: argparse.Namespace) -> int:
     timeout = {} if given is None else {"step_timeout_s": _seconds("--step-timeout-s", given)}
     if args.rt_factor is not None:
         timeout["rt_factor"] = _seconds("--rt-factor", args.rt_factor)
-    outcome = runner.run(
-        scenario, cfg, args.out, processes=args.processes, progress=not args.quiet, **timeout
-    )
+    out = args.out or runner.default_out_dir(scenario.name)
+    fresh = not out.exists()
+    try:
+        outcome = runner.run(
+            scenario, cfg, out, processes=args.processes, progress=not args.quiet, **timeout
+        )
+    except ConfigError:
+        if fresh:  # bad input found while building: nothing ran, leave no folder behind
+            shutil.rmtree(out, ignore_errors=True)
+        raise
     if not args.quiet:
         print(summary.render(outcome))
         print(f"full KPIs and plots: cosim report {outcome.out_dir}")

@@ -16,7 +16,6 @@ import asyncio
 import inspect
 import math
 import re
-import shutil
 import time
 import warnings
 from collections.abc import Iterator
@@ -172,7 +171,6 @@ def run(
         raise ConfigError(f"rt_factor={rt_factor!r} must be a positive number")
     timeouts = Timeouts(step_s=step_timeout_s)
     out_dir = Path(out_dir) if out_dir is not None else default_out_dir(scenario.name)
-    created = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
     if parts(out_dir):
         raise ConfigError(f"out={str(out_dir)!r} already holds results; choose an empty folder")
@@ -203,9 +201,6 @@ def run(
     try:
         builder = _build(world, scenario, cfg, out_dir, progress)
     except Exception as err:
-        if created and isinstance(err, ConfigError):  # bad input, nothing ran: leave no folder
-            shutil.rmtree(out_dir, ignore_errors=True)
-            raise
         record.update(status="failed", error=f"build: {err}", ended_at=manifest.now(), steps_done=0)
         manifest.write(out_dir, record)
         raise
