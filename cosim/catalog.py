@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -184,10 +185,44 @@ def render_grids() -> str:
     lines += [row(n) for n in networks]
     lines += [
         "",
-        "buses '-': not counted yet; `cosim grids NAME` loads that grid once and counts.",
+        "buses '-': not counted yet; `cosim grids NAME` loads that grid once and counts,"
+        " `cosim grids --count` every one (slow: seconds per grid).",
         "A pandapower JSON file (path ending in .json) is a grid too.",
     ]
     return "\n".join(lines)
+
+
+def _keep_sizes(sizes: dict[str, int]) -> None:
+    path = _sizes_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps({**known_sizes(), **sizes}, indent=0))
+    except OSError as err:
+        raise ConfigError(f"cannot write {str(path)!r}: {err}") from None
+
+
+def count_all(say: Callable[[str], None] = print) -> int:
+    """``cosim grids --count``: load every listed grid not counted yet, one at a time, and keep
+    its bus count (slow: SimBench parses its data for each code, seconds per grid). Returns the
+    number counted now; a grid that does not load without arguments is left out."""
+    import simbench
+
+    from simulators.grid.nets import load_net
+    from simulators.simbench_nets import codes
+
+    done = known_sizes()
+    todo = [n for n in (*codes(), *network_names()) if n not in done]
+    counted = 0
+    for k, name in enumerate(todo, 1):
+        try:
+            net = simbench.get_simbench_net(name) if name in codes() else load_net(name)
+        except Exception as err:  # a grid function that needs arguments, or missing data
+            say(f"[{k}/{len(todo)}] {name}: not counted ({type(err).__name__})")
+            continue
+        _keep_sizes({name: len(net.bus)})
+        counted += 1
+        say(f"[{k}/{len(todo)}] {name}: {len(net.bus)} buses")
+    return counted
 
 
 def render_grid(name: str) -> str:
@@ -196,12 +231,7 @@ def render_grid(name: str) -> str:
 
     net = load_net(name)
     counts = {t: len(net[t]) for t in ("bus", "line", "trafo", "load", "sgen", "storage")}
-    path = _sizes_path()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps({**known_sizes(), name: counts["bus"]}, indent=0))
-    except OSError as err:
-        raise ConfigError(f"cannot write {str(path)!r}: {err}") from None
+    _keep_sizes({name: counts["bus"]})
     plural = {"bus": "buses"}
     return f"{name}: " + ", ".join(
         f"{n} {t if n == 1 else plural.get(t, t + 's')}" for t, n in counts.items()

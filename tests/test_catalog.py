@@ -74,3 +74,29 @@ def test_cli_config_aligned_with_units_and_choices(capsys: pytest.CaptureFixture
     assert by_field["step_s"][column:].startswith("Step size")
     assert by_field["step_s"].split()[:4] == ["step_s", "int", "900", "s"]
     assert "one of: stop, continue" in by_field["on_diverge"]
+
+
+def _grid_rows(out: str) -> dict[str, str]:
+    """``{name: buses}`` of the listing lines ("  name   buses")."""
+    return {
+        line.split()[0]: line.split()[1]
+        for line in out.splitlines()
+        if line.startswith("  ") and len(line.split()) == 2
+    }
+
+
+def test_cli_grids_lists_and_counts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import pandapower.networks as pn
+
+    monkeypatch.setenv("COSIM_CACHE_DIR", str(tmp_path))
+    assert cli.main(["grids"]) == 0
+    rows = _grid_rows(capsys.readouterr().out)
+    assert rows["1-LV-rural1--0-sw"] == "-" and rows["create_cigre_network_lv"] == "-"
+    assert len(rows) > 246  # every SimBench code and the pandapower.networks functions
+    assert cli.main(["grids", "create_cigre_network_lv"]) == 0
+    buses = len(pn.create_cigre_network_lv().bus)  # pandapower directly
+    assert capsys.readouterr().out.startswith(f"create_cigre_network_lv: {buses} buses, ")
+    assert cli.main(["grids"]) == 0
+    assert _grid_rows(capsys.readouterr().out)["create_cigre_network_lv"] == str(buses)
