@@ -30,14 +30,17 @@ def set_point_attr(entity: str, attr: str) -> str:
     return f"{entity}:{attr}"
 
 
-def build(controller: str | type[Controller], options: dict[str, Any] | None) -> Controller:
-    """The controller instance of a name or class and its options."""
+def build(
+    controller: str | type[Controller], options: dict[str, Any] | None, step_s: int | None = None
+) -> Controller:
+    """The controller instance of a name or class and its options; a controller that takes a
+    ``step_s`` option gets the simulator's ``step_s`` (one owner: the scenario's step)."""
     if options is not None and not isinstance(options, dict):
         raise ConfigError(f"options={options!r} must be a dict of the controller's options")
     cls = registry.find(controller) if isinstance(controller, str) else controller
     if not (isinstance(cls, type) and issubclass(cls, Controller)):
         raise ConfigError(f"controller={cls!r} is not a subclass of controllers.base.Controller")
-    instance = registry.instantiate(cls, options or {})
+    instance = registry.instantiate(cls, options or {}, step_s)
     check_declarations(instance)
     return instance
 
@@ -88,7 +91,7 @@ class ControllerSim(mosaik_api_v3.Simulator):
         params: dict[str, Any] = {**self._default, **own}
         if params["controller"] is None:
             raise ConfigError("controller sim: no controller given (sim param 'controller')")
-        self.ctrl = build(params["controller"], params["options"])
+        self.ctrl = build(params["controller"], params["options"], self.step_s)
         for entity, attr in [*self.ctrl.observes(), *self.ctrl.observes_previous()]:
             self._observed.setdefault(entity, set()).add(attr)
         self._held = {set_point_attr(*p): v for p, v in self.ctrl.sets().items()}

@@ -58,6 +58,7 @@ from controllers.dispatch import (
     take,
 )
 from cosim.errors import ConfigError, SimulationError
+from cosim.simapi import DEFAULT_STEP_S
 from cosim.units import SECONDS_PER_HOUR
 
 
@@ -163,7 +164,8 @@ class DemandResponse(Controller):
         Price mode's rebound guard [MW], > 0 (``inf``: no guard); None: the highest
         uncontrolled import seen so far (module docstring).
     step_s : int
-        The scenario's step [s]; checked against the time between decisions.
+        The run's step [s], given by the controller host (leave it out of the options);
+        checked against the time between decisions.
     """
 
     feeder: str = "Grid-0.ext_grid_0"
@@ -184,7 +186,7 @@ class DemandResponse(Controller):
     expensive_quantile: float = 0.75
     battery_recharge_frac: float = 0.8
     rebound_cap_mw: float | None = None
-    step_s: int = 900
+    step_s: int = DEFAULT_STEP_S
     same_step = True
     reports = (
         "import_limit_mw",

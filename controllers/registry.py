@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+from collections.abc import Iterable
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
@@ -43,20 +44,40 @@ def find(name: str) -> type[Controller]:
     )
 
 
-def instantiate(cls: type[Controller], options: dict[str, Any]) -> Controller:
-    """``cls(**options)``; a wrong option is a ConfigError listing the accepted ones."""
+def instantiate(
+    cls: type[Controller], options: dict[str, Any], step_s: int | None = None
+) -> Controller:
+    """``cls(**options)``; a wrong option is a ConfigError listing the accepted ones.
+
+    ``step_s`` (the step of the simulator that hosts the controller [s]) goes to a controller
+    that takes a ``step_s`` option; an option ``step_s`` that differs from it is a ConfigError.
+    """
+    accepted = check_options(cls, options)
+    if step_s is not None and "step_s" in accepted:
+        given = options.get("step_s", step_s)
+        if given != step_s:
+            raise ConfigError(
+                f"{cls.__name__} option step_s={given!r} differs from the run's step_s={step_s}; "
+                "leave it out: the controller gets the run's step"
+            )
+        options = {**options, "step_s": step_s}
+    try:
+        return cls(**options)
+    except TypeError as err:  # a missing required option
+        raise ConfigError(f"{cls.__name__}: {err}; its options: {accepted}") from None
+
+
+def check_options(cls: type[Controller], keys: Iterable[str]) -> list[str]:
+    """The options ``cls`` accepts; a key it does not accept is a ConfigError listing them."""
     accepted = [
         p.name
         for p in inspect.signature(cls).parameters.values()
         if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
     ]
-    for key in options:
+    for key in keys:
         if key not in accepted:
             raise unknown(f"{cls.__name__} option", key, accepted)
-    try:
-        return cls(**options)
-    except TypeError as err:  # a missing required option
-        raise ConfigError(f"{cls.__name__}: {err}; its options: {accepted}") from None
+    return accepted
 
 
 def _load(spec: str, name: str) -> type[Controller]:

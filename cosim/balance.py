@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from cosim.results import load, read_manifest
+from cosim.results import load, read_manifest, select
 from cosim.units import SECONDS_PER_HOUR
 
 # simulator name (the part of a sim id before "-") -> balance line it feeds, unit side
@@ -54,19 +54,13 @@ class EnergyBalance:
 
 
 def grid_sum(data: pd.DataFrame, prefix: str, attr: str) -> pd.Series:
-    cols = [
-        c
-        for c in data.columns
-        if c[1] == attr
-        and c[0].split(".", 1)[-1].startswith(prefix)
-        and c[0].split(".", 1)[0].startswith("Grid")
-    ]
-    return data[cols].sum(axis=1) if cols else pd.Series(0.0, index=data.index)
+    frame = select(data, attr, "Grid", prefix)
+    return frame.sum(axis=1) if frame.shape[1] else pd.Series(0.0, index=data.index)
 
 
 def unit_sum(data: pd.DataFrame, kind: str, attr: str = "p_mw") -> pd.Series:
-    cols = [c for c in data.columns if c[1] == attr and c[0].split("-", 1)[0] == kind]
-    return data[cols].sum(axis=1) if cols else pd.Series(0.0, index=data.index)
+    frame = select(data, attr, kind)
+    return frame.sum(axis=1) if frame.shape[1] else pd.Series(0.0, index=data.index)
 
 
 BALANCE_ATTRS = ("p_mw", "pl_mw", "p_loss_mw")

@@ -8,8 +8,8 @@ interrupted the run (``run`` records ``interrupted`` in the manifest first).
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import math
+import shutil
 import signal
 import sys
 import warnings
@@ -37,6 +37,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("list", help="list the built-in scenarios")
+    sims = sub.add_parser("sims", help="list the simulators, or one's params and attributes")
+    sims.add_argument("name", nargs="?", help="a simulator, e.g. Battery")
+    grids = sub.add_parser("grids", help="list the grids (SimBench codes, pandapower.networks)")
+    grids.add_argument("name", nargs="?", help="a grid to load and count (bus count is kept)")
+    grids.add_argument(
+        "--count", action="store_true", help="load and count every grid not counted yet (slow)"
+    )
     show = sub.add_parser("config", help="show a scenario's Config fields and defaults")
     show.add_argument("scenario", help="built-in scenario name or path to a scenario .py file")
     run = sub.add_parser("run", help="run a scenario")
@@ -99,6 +106,7 @@ def _compare(args: argparse.Namespace) -> int:
     from cosim import compare
 
     table = compare.compare(args.folder_a, args.folder_b, _settings(args.kpi_settings))
+    print(f"a: {args.folder_a}\nb: {args.folder_b}\n")
     print(compare.render(table))
     if args.csv:
         table.to_csv(args.csv, index=False)
@@ -119,6 +127,12 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
         "--processes", action="store_true", help="run every simulator as its own OS process"
     )
     parser.add_argument("--quiet", action="store_true", help="no progress bar, no summary")
+    parser.add_argument(
+        "--rt-factor",
+        metavar="F",
+        help="pace the run: F wall seconds per simulated second (1: real time); the manifest"
+        " records the worst lag",
+    )
     parser.add_argument(
         "--step-timeout-s",
         metavar="SECONDS",
@@ -156,15 +170,25 @@ def _run(scenario_ref: str, args: argparse.Namespace) -> int:
         for key, option, given in (
             ("step_timeout_s", "--step-timeout-s", args.step_timeout_s),
             ("flush_s", "--flush-s", args.flush_s),
+            ("rt_factor", "--rt-factor", args.rt_factor),
         )
         if given is not None
     }
-    outcome = runner.run(
-        scenario, cfg, args.out, processes=args.processes, progress=not args.quiet, **options
-    )
+    out = args.out or runner.default_out_dir(scenario.name)
+    fresh = not out.exists()
+    try:
+        outcome = runner.run(
+            scenario, cfg, out, processes=args.processes, progress=not args.quiet, **options
+        )
+    except ConfigError:
+        if fresh:  # bad input found while building: nothing ran, leave no folder behind
+            shutil.rmtree(out, ignore_errors=True)
+        raise
     if not args.quiet:
         print(summary.render(outcome))
         print(f"full KPIs and plots: cosim report {outcome.out_dir}")
+    else:
+        print(outcome.out_dir)
     if outcome.signum is not None:
         print(
             f"cosim: run {outcome.error}\n       results of the {outcome.steps_done}"
@@ -239,14 +263,33 @@ def _list() -> int:
 
 
 def _config(scenario_ref: str) -> int:
-    from cosim.config import field_types
+    from cosim.config import describe
     from cosim.scenario import load_scenario
 
-    cls = load_scenario(scenario_ref).config_class
-    types = field_types(cls)
-    for f in dataclasses.fields(cls):
-        tp = getattr(types[f.name], "__name__", str(types[f.name]))
-        print(f"{f.name:20s} {tp:10s} {f.default!r}")
+    rows = [["field", "type", "default", "unit", "description"]]
+    rows += describe(load_scenario(scenario_ref).config_class)
+    widths = [max(len(r[k]) for r in rows) for k in range(4)]
+    for row in rows:
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)) + "  " + row[4])
+    return EXIT_OK
+
+
+def _catalog(one: str, every: str, name: str | None) -> str:
+    from cosim import catalog
+
+    return str(getattr(catalog, one)(name) if name else getattr(catalog, every)())
+
+
+def _grids(args: argparse.Namespace) -> int:
+    from cosim import catalog
+
+    if args.count:
+        catalog.count_all()
+    return _print(_catalog("render_grid", "render_grids", args.name))
+
+
+def _print(text: str) -> int:
+    print(text)
     return EXIT_OK
 
 
@@ -280,6 +323,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     warnings.filterwarnings("ignore", category=FutureWarning)  # library deprecation chatter
     commands: dict[str, Callable[[], int]] = {
         "list": _list,
+        "sims": lambda: _print(_catalog("render_sim", "render_sims", args.name)),
+        "grids": lambda: _grids(args),
         "config": lambda: _config(args.scenario),
         "run": lambda: _run(args.scenario, args),
         "sweep": lambda: _sweep(args),

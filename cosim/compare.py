@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from cosim.kpis import CATALOGUE, DEFAULT_SETTINGS, Settings, compute, to_frame
+from cosim.text import number
 
 COLUMNS = ("name", "unit", "a", "b", "diff", "rel_change")
 
@@ -40,14 +41,14 @@ def compare(
 def render(frame: pd.DataFrame) -> str:
     """``compare``'s table as aligned text: values to 4 significant digits, change in %."""
 
-    def number(value: float) -> str:
-        return "" if np.isnan(value) else f"{value + 0.0:.4g}"
+    def shown(value: float) -> str:
+        return "" if np.isnan(value) else number(value)
 
     rows: list[tuple[str, ...]] = [("KPI", "unit", "a", "b", "b - a", "change")]
     for r in frame.to_dict("records"):
         a, b, diff, rel = (float(r[c]) for c in ("a", "b", "diff", "rel_change"))
         change = "" if np.isnan(rel) else f"{100 * rel:+.1f} %"
-        numbers = [number(value) for value in (a, b, diff)]
+        numbers = [shown(value) for value in (a, b, diff)]
         rows.append((str(r["name"]), str(r["unit"]), *numbers, change))
     widths = np.max([[len(cell) for cell in row] for row in rows], axis=0)
     lines = [

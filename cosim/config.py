@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
 from cosim.errors import ConfigError, unknown
+from cosim.simapi import DEFAULT_STEP_S, field_docs, unit_of
 
 C = TypeVar("C", bound="RunConfig")
 
@@ -35,7 +36,7 @@ class RunConfig:
     """
 
     steps: int = 96
-    step_s: int = 900
+    step_s: int = DEFAULT_STEP_S
     start: str = "2016-01-01 00:00:00"
     seed: int = 0
 
@@ -63,6 +64,34 @@ def field_types(cls: type) -> dict[str, Any]:
     """The resolved type of every init field of a Config dataclass."""
     hints = typing.get_type_hints(cls)
     return {f.name: hints[f.name] for f in dataclasses.fields(cls) if f.init}
+
+
+def type_name(tp: Any) -> str:
+    """A field type as a reader writes it: ``int``, ``float | None``, ``one of: stop, continue``."""
+    origin = get_origin(tp)
+    if origin is Literal:
+        return "one of: " + ", ".join(map(str, get_args(tp)))
+    if origin in (Union, types.UnionType):
+        return " | ".join(type_name(a) for a in get_args(tp))
+    if tp is type(None):
+        return "None"
+    if origin is tuple:
+        return f"tuple of {type_name(get_args(tp)[0]) if get_args(tp) else 'str'}"
+    return str(getattr(tp, "__name__", tp))
+
+
+def describe(cls: type) -> list[list[str]]:
+    """``[name, type, default, unit, description]`` of every Config field, from the fields and
+    the numpydoc ``Attributes`` of the class and its bases (``cosim config``)."""
+    docs = field_docs(cls)
+    kinds = field_types(cls)
+    rows = []
+    for f in dataclasses.fields(cls):
+        if f.init:
+            unit, doc = docs.get(f.name, ("-", ""))
+            kind = type_name(kinds[f.name])
+            rows.append([f.name, kind, repr(f.default), unit_of(f.name, kind, unit), doc])
+    return rows
 
 
 def parse_value(field: str, text: str, tp: Any) -> Any:

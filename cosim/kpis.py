@@ -19,7 +19,7 @@ import pandas as pd
 from cosim.balance import balance_of, grid_sum, unit_sum
 from cosim.errors import ConfigError
 from cosim.kpi_catalogue import CATALOGUE
-from cosim.results import load, read_manifest
+from cosim.results import load, read_manifest, select
 from cosim.units import SECONDS_PER_HOUR
 from simulators.timeseries import SUFFIXES, T_COLUMN, numeric, read_frame, time_step
 
@@ -155,16 +155,7 @@ class _Run:
     def cols(self, kind: str, attr: str, prefix: str = "") -> pd.DataFrame:
         """``attr`` of the simulator type ``kind`` (``Grid``, ``PV``...) whose ids start with
         ``prefix`` after the simulator id; columns named by full entity id."""
-        keys = [
-            c
-            for c in self.data.columns
-            if c[1] == attr
-            and c[0].split("-", 1)[0] == kind
-            and c[0].split(".", 1)[-1].startswith(prefix)
-        ]
-        frame = self.data[keys]
-        frame.columns = [c[0] for c in keys]
-        return frame
+        return select(self.data, attr, kind, prefix)
 
     def kpi(self, name: str, value: float, at: str | None = None, **fmt: object) -> Kpi:
         """KPI ``name`` of the catalogue; ``fmt`` and the settings fill its definition."""

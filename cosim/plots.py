@@ -27,6 +27,8 @@ from matplotlib.ticker import MaxNLocator
 from pandapower.auxiliary import pandapowerNet
 
 from cosim.kpis import energised
+from cosim.results import select
+from cosim.text import count
 
 SLIDE_IN = (12.8, 7.2)  # 16:9 [inch]
 FONT_PT = 16
@@ -50,18 +52,7 @@ def columns(
     """Columns of one attribute, by full entity id; optionally only of one simulator type
     (``"PV"`` for ``PV-0.*``) or one grid element type (``"load"`` for ``Grid-0.load_*``)."""
 
-    def wanted(entity: str, name: str) -> bool:
-        prefix, _, eid = entity.partition(".")
-        return (
-            name == attr
-            and (sim is None or prefix.rsplit("-", 1)[0] == sim)
-            and (element is None or eid.rpartition("_")[0] == element)
-        )
-
-    keys = [(str(key[0]), str(key[1])) for key in results.columns]
-    frame = results.iloc[:, np.flatnonzero([wanted(e, a) for e, a in keys])]
-    frame.columns = pd.Index([e for e, a in keys if wanted(e, a)], name="entity")
-    return frame
+    return select(results, attr, sim, f"{element}_" if element else "")
 
 
 def _time(results: pd.DataFrame, start: Start) -> tuple[pd.Index, str]:
@@ -208,7 +199,7 @@ def battery_soc(results: pd.DataFrame, start: Start = None) -> Figure | None:
     ax_p.plot(x, (p * factor).to_numpy(), color=COLORS["battery"], lw=2, label="total power")
     ax_p.axhline(0.0, color="black", lw=0.8)
     _ylabel(ax_p, f"charge (+) [{unit}]")
-    title = f"Home batteries: state of charge of {soc.shape[1]} batteries"
+    title = f"Home batteries: state of charge of {count(soc.shape[1], 'battery', 'batteries')}"
     return _finish(fig, [ax, ax_p], title, x_label, x)
 
 
@@ -254,7 +245,7 @@ def ev_charging(results: pd.DataFrame, start: Start = None) -> Figure | None:
     ax_n.set_ylim(-0.3, max(float(connected.max()), 1.0) + 0.5)
     ax_n.yaxis.set_major_locator(MaxNLocator(integer=True))
     _ylabel(ax_n, "EVs [-]")
-    return _finish(fig, [ax, ax_n], f"EV charging: {p.shape[1]} EVs", x_label, x)
+    return _finish(fig, [ax, ax_n], f"EV charging: {count(p.shape[1], 'EV')}", x_label, x)
 
 
 def bus_coordinates(net: pandapowerNet) -> dict[int, tuple[float, float]]:

@@ -8,6 +8,7 @@ values go to a :class:`cosim.results.ChunkWriter` under the source's full id
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,16 +19,17 @@ from tqdm import tqdm
 
 from cosim.errors import ConfigError, SimulationError
 from cosim.results import DEFAULT_CHUNK_VALUES, DEFAULT_FLUSH_S, ChunkWriter
-from cosim.simapi import model_meta, parse_params, sim_meta
+from cosim.simapi import DEFAULT_STEP_S, model_meta, parse_params, sim_meta
 
 RECORDER_EID = "recorder"
 RECORDER_PARAMS: dict[str, Any] = {
     "out_dir": "",
-    "step_s": 900,
+    "step_s": DEFAULT_STEP_S,
     "chunk_values": DEFAULT_CHUNK_VALUES,
     "flush_s": DEFAULT_FLUSH_S,
     "progress_steps": 0,
     "progress_desc": "",
+    "progress_start": "",
 }
 META: Meta = sim_meta({"Recorder": model_meta([], any_inputs=True)})  # type: ignore[assignment]
 
@@ -40,6 +42,7 @@ class RecorderSim(mosaik_api_v3.Simulator):
         self.writer: ChunkWriter | None = None
         self.bar: tqdm | None = None
         self._progress = (0, "")
+        self._start: datetime | None = None
         self.step_s = 0
         self._keys: list[tuple[str, str]] = []
         self._index: dict[tuple[str, str], int] = {}
@@ -48,7 +51,8 @@ class RecorderSim(mosaik_api_v3.Simulator):
         """Sim params: ``out_dir`` (the run's folder), ``step_s`` [s], ``chunk_values`` (values
         per Parquet part), ``flush_s`` (longest wall time between writes [s]),
         ``progress_steps`` (> 0 shows a progress bar over that many steps), ``progress_desc``
-        (its label)."""
+        (its label), ``progress_start`` (ISO date and time of t_s = 0: the bar shows the
+        simulated date and time)."""
         params = parse_params(sim_params, RECORDER_PARAMS, "recorder")
         out_dir, chunk_values = params["out_dir"], params["chunk_values"]
         if not out_dir:
@@ -56,6 +60,8 @@ class RecorderSim(mosaik_api_v3.Simulator):
         self.writer = ChunkWriter(Path(out_dir), chunk_values, float(params["flush_s"]))
         self.step_s = params["step_s"]
         self._progress = (params["progress_steps"], params["progress_desc"])
+        start = params["progress_start"]
+        self._start = datetime.fromisoformat(start) if start else None
         return self.meta
 
     def setup_done(self) -> None:
@@ -92,6 +98,9 @@ class RecorderSim(mosaik_api_v3.Simulator):
         except OSError as err:
             raise _unwritable(self.writer, err) from None
         if self.bar is not None:
+            if self._start is not None:
+                now = self._start + timedelta(seconds=time)
+                self.bar.set_postfix_str(f"{now:%Y-%m-%d %H:%M}", refresh=False)
             self.bar.update()
         return time + self.step_s
 

@@ -275,3 +275,24 @@ def read_manifest(folder: str | Path) -> dict:
     if not isinstance(manifest, dict):
         raise ConfigError(f"{str(path)!r} is not a manifest: a JSON object is needed")
     return manifest
+
+
+def split_id(full_id: str) -> tuple[str, str]:
+    """``(simulator type, entity id)`` of a mosaik full id: ``"Grid-0.bus_3"`` ->
+    ``("Grid", "bus_3")``. The sim id ends with ``-<n>``; the entity id follows the first dot."""
+    sid, _, eid = str(full_id).partition(".")
+    return sid.rsplit("-", 1)[0], eid
+
+
+def select(data: pd.DataFrame, attr: str, sim: str | None = None, prefix: str = "") -> pd.DataFrame:
+    """The columns of ``attr`` in a :func:`load` frame, named by full entity id: only of the
+    simulator type ``sim`` (``"Grid"``, ``"PV"``; None: any) and of entity ids that start with
+    ``prefix`` (``"load_"``). The one reader of ``"Sim-0.eid"`` column names."""
+    keys = []
+    for key in data.columns:
+        kind, eid = split_id(key[0])
+        if key[1] == attr and (sim is None or kind == sim) and eid.startswith(prefix):
+            keys.append(key)
+    frame = data[keys]
+    frame.columns = pd.Index([str(k[0]) for k in keys], name="entity")
+    return frame

@@ -20,8 +20,10 @@ import asyncio
 import inspect
 import math
 import os
+import re
 import time
 import traceback
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -105,6 +107,46 @@ def _remote_error(err: RemoteException) -> CosimError:
     return ConfigError(text) if kind == "ConfigError" else SimulationError(text)
 
 
+@dataclass
+class _Lag:
+    """The pacing of a real-time run: mosaik's keywords and the worst lag seen [s]."""
+
+    run_kwargs: dict[str, Any]
+    worst_s: float = 0.0
+
+
+_BEHIND = re.compile(r"too slow for real-time factor .* - ([0-9.eE+-]+)\s*s behind")
+
+
+@contextmanager
+def _paced(rt_factor: float | None, until_s: int) -> Iterator[_Lag]:
+    """Pace ``world.run`` at ``rt_factor`` wall seconds per simulated second.
+
+    mosaik sleeps before each step until its time has come and warns for every step that
+    starts late; the worst of those delays is the lag. The last step ends at ``until_s``: the
+    run then waits out that step, so that wall time matches simulated time.
+    """
+    if rt_factor is None:
+        yield _Lag({})
+        return
+    lag = _Lag({"rt_factor": rt_factor, "rt_strict": False})
+    start = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield lag
+    for w in caught:
+        behind = _BEHIND.search(str(w.message))
+        if behind:
+            lag.worst_s = max(lag.worst_s, float(behind.group(1)))
+        else:  # not ours: pass it on
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    rest_s = rt_factor * until_s - (time.perf_counter() - start)
+    if rest_s > 0:
+        time.sleep(rest_s)
+    else:
+        lag.worst_s = max(lag.worst_s, -rest_s)
+
+
 def steps_on_disk(out_dir: Path) -> int:
     """Number of steps whose results are in the folder (see :func:`cosim.results.steps_in`)."""
     return steps_in(out_dir)
@@ -118,6 +160,7 @@ def run(
     progress: bool = True,
     step_timeout_s: float = DEFAULT_STEP_TIMEOUT_S,
     flush_s: float = DEFAULT_FLUSH_S,
+    rt_factor: float | None = None,
 ) -> RunOutcome:
     """Build and run ``scenario`` with ``cfg``; results go to ``out_dir``.
 
@@ -129,7 +172,11 @@ def run(
     ``step_timeout_s`` bounds each step and get_data answer of a simulator in its own process
     or on another host [s]; ``flush_s`` is the longest wall time between writes of the
     recorded steps [s], the most a SIGKILL can lose.
+    ``rt_factor`` paces the run against the wall clock (wall seconds per simulated second;
+    mosaik's ``rt_factor``): the manifest records the worst lag [s].
     """
+    if rt_factor is not None and not (math.isfinite(rt_factor) and rt_factor > 0):
+        raise ConfigError(f"rt_factor={rt_factor!r} must be a positive number")
     if not (isinstance(flush_s, int | float) and math.isfinite(flush_s) and flush_s > 0):
         raise ConfigError(f"flush_s={flush_s!r} must be a positive number of seconds")
     timeouts = Timeouts(step_s=step_timeout_s)
@@ -150,6 +197,7 @@ def run(
             "step_timeout_s": step_timeout_s,
             "flush_s": flush_s,
             "versions": manifest.versions(),
+            "scenario_sha256": manifest.sha256(Path(scenario.module.__file__ or "")),
             "started_at": started_at,
             "pid": os.getpid(),
             "status": "running",
@@ -163,7 +211,7 @@ def run(
         )
         guard(world, timeouts)
         with StopSignals() as stop:
-            return _run(world, scenario, cfg, out_dir, progress, flush_s, record, stop)
+            return _run(world, scenario, cfg, out_dir, progress, flush_s, rt_factor, record, stop)
     finally:
         lock.release()
 
@@ -175,6 +223,7 @@ def _run(
     out_dir: Path,
     progress: bool,
     flush_s: float,
+    rt_factor: float | None,
     record: dict[str, Any],
     stop: StopSignals,
 ) -> RunOutcome:
@@ -182,7 +231,7 @@ def _run(
     t0 = time.perf_counter()
     try:
         built = _build(world, scenario, cfg, out_dir, progress, flush_s)
-        record.update(notes=built.notes, kinds=built.kinds)
+        record.update(notes=built.notes, kinds=built.kinds, coupled=built.coupled)
     except Interrupted:
         stop.closing()
         reap(world)
@@ -198,10 +247,12 @@ def _run(
     t1 = time.perf_counter()
     error: str | None = None
     failure: dict[str, Any] | None = None
+    lag = _Lag({})
     with _mosaik_errors() as logged:  # only around the run: mosaik logs what it does not raise
         stop.running(world.loop)
         try:
-            world.run(until=cfg.until_s, print_progress=False, **_KEEP_OPEN)
+            with _paced(rt_factor, cfg.until_s) as lag:
+                world.run(until=cfg.until_s, print_progress=False, **_KEEP_OPEN, **lag.run_kwargs)
         except asyncio.CancelledError:
             if stop.signum is None:
                 error = "the run was cancelled"
@@ -220,6 +271,8 @@ def _run(
             error = error or stop_error
     if error is None and logged:
         error = "; ".join(logged)
+    if rt_factor is not None:
+        record.update(rt_factor=rt_factor, rt_lag_max_s=round(lag.worst_s, 3))
     return _close(out_dir, record, error, failure, t1 - t0, time.perf_counter() - t1, stop)
 
 
@@ -320,6 +373,7 @@ def _build(
             flush_s=flush_s,
             progress_steps=cfg.steps if progress else 0,
             progress_desc=scenario.name,
+            progress_start=cfg.start,
         )
         recorder = rec_sim.Recorder()
         builder = Builder(world, cfg, recorder)

@@ -14,17 +14,19 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import pkgutil
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import mosaik
 
-from cosim import coupling
+from cosim import coupling, manifest
 from cosim.config import RunConfig
 from cosim.errors import ConfigError, unknown
 from cosim.imports import FILE_MODULE_PREFIX, load_file
@@ -45,6 +47,8 @@ SIMULATORS: dict[str, str] = {
     "Controller": "controllers.adapter:ControllerSim",
 }
 RECORDER = "cosim.recorder:RecorderSim"
+CET = timezone(timedelta(hours=1), "CET")
+"""The time zone of a ``start`` given without one (SimBench's profiles are CET all year)."""
 
 
 _FORMING_LIMITS = {
@@ -85,6 +89,7 @@ def load_scenario(name_or_path: str) -> Scenario:
     if path.suffix == ".py":
         if not path.is_file():
             raise ConfigError(f"scenario={name_or_path!r}: no such file")
+        _importable_beside(path)
         module = load_file(path)
         name = path.stem
     elif name_or_path in builtin_names():
@@ -103,6 +108,17 @@ def load_scenario(name_or_path: str) -> Scenario:
     if not (isinstance(module.Config, type) and issubclass(module.Config, RunConfig)):
         raise ConfigError(f"scenario {name!r}: Config must subclass cosim.config.RunConfig")
     return Scenario(name, module)
+
+
+def _importable_beside(path: Path) -> None:
+    """Put the script's folder on ``sys.path`` and, for simulators started as their own OS
+    processes, on ``PYTHONPATH``: a scenario may import the modules beside it."""
+    folder = str(path.resolve().parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    paths = os.environ.get("PYTHONPATH", "").split(os.pathsep)
+    if folder not in paths:
+        os.environ["PYTHONPATH"] = os.pathsep.join([folder, *filter(None, paths)])
 
 
 def sim_config(processes: bool, extra: dict[str, str] | None = None) -> dict[str, dict[str, str]]:
@@ -141,6 +157,17 @@ class Builder:
     def note(self, label: str, text: str) -> None:
         """Say what was built (e.g. how many units of each kind), for the manifest and summary."""
         self.notes[label] = text
+        self.coupled: list[dict[str, Any]] = []  # what the manifest records of b.couple
+
+    @property
+    def start_iso(self) -> str:
+        """The Config's ``start`` as ISO 8601 with its UTC offset; a ``start`` without one is
+        CET (UTC+1), as cosim's simulators read it. Give this to a coupled simulator that
+        takes a date: one that reads a bare date as UTC would otherwise run 1 h off."""
+        moment = datetime.fromisoformat(self.cfg.start)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=CET)
+        return moment.isoformat()
 
     def start(self, sim_name: str, **params: Any) -> Any:
         """Start one of cosim's simulators by its mosaik name (``Grid``, ``Profiles``...).
@@ -151,7 +178,7 @@ class Builder:
             raise unknown("simulator", sim_name, list(SIMULATORS))
         params.setdefault("step_s", self.cfg.step_s)
         params.setdefault("start", self.cfg.start)
-        return self.world.start(sim_name, **params)
+        return CheckedSim(self.world.start(sim_name, **params))
 
     def connect(self, src: Any, dest: Any, *attrs: str | tuple[str, str], **options: Any) -> None:
         """``world.connect`` for one pair of entities."""
@@ -224,7 +251,13 @@ class Builder:
         for attr in attrs:
             coupling.check_attr(self.world, entity, attr, role)
 
-    def control(self, controller: str | type, options: dict[str, Any] | None = None) -> Any:
+    def control(
+        self,
+        controller: str | type | None = None,
+        options: dict[str, Any] | None = None,
+        *,
+        address: str | None = None,
+    ) -> Any:
         """Plug a controller in: start it, observe its measurements, feed its set points back.
 
         ``controller`` is a name (built-in, entry point ``cosim.controllers``,
@@ -234,13 +267,34 @@ class Builder:
         (decided at t, applied from t + step_s, starting from the initial values the
         controller declares) unless the controller is ``same_step``. Returns the controller's
         entity, whose ``reports`` can be recorded.
+
+        ``address`` (``"HOST:PORT"``) reaches a controller host already running, started with
+        ``python -m controllers HOST:PORT --remote [--controller NAME --options JSON]``;
+        ``controller`` and ``options`` given here override those of its command line.
         """
-        spec = controller if isinstance(controller, str) else _class_spec(controller)
+        given: dict[str, Any] = {}
+        if controller is not None:
+            spec = controller if isinstance(controller, str) else _class_spec(controller)
+            given["controller"] = spec
+        if options is not None or controller is not None:
+            given["options"] = options or {}
         try:
-            json.dumps(options or {})
+            json.dumps(given)
         except TypeError as err:
-            raise ConfigError(f"options of controller {spec!r} must be JSON: {err}") from None
-        sim = self.start("Controller", controller=spec, options=options or {})
+            raise ConfigError(f"options of controller {controller!r} must be JSON: {err}") from None
+        if address is None:
+            if controller is None:
+                raise ConfigError("control: give a controller, or the address of a running one")
+            sim = self.start("Controller", **given)
+        else:
+            taken = sum(name.startswith("RemoteController") for name in self.world.sim_config)
+            sim = self.couple(
+                f"RemoteController{taken}",
+                {"connect": address},
+                step_s=self.cfg.step_s,
+                start=self.cfg.start,
+                **given,
+            )
         declared = sim.meta["cosim"]
         ctrl = sim.Controller()
         for shifted in (False, True):  # wire checks every name before connecting
@@ -285,7 +339,9 @@ class Builder:
         """Start any mosaik-API simulator by its mosaik sim config, guarded; see
         :func:`cosim.coupling.couple` (``{"python": ...}``, ``{"cmd": ...}``, ``{"connect": ...}``).
         """
-        return coupling.couple(self.world, name, config, timeout_s=timeout_s, **params)
+        sim = CheckedSim(coupling.couple(self.world, name, config, timeout_s=timeout_s, **params))
+        self.coupled.append(manifest.coupled(name, config))
+        return sim
 
     def wire(
         self,
@@ -301,6 +357,45 @@ class Builder:
         return coupling.wire(
             self.world, src, dest, attrs, time_shifted=time_shifted, initial=initial
         )
+
+
+class CheckedSim:
+    """A started simulator (mosaik's ModelFactory) whose models check create params first.
+
+    mosaik refuses an unknown create param with a bare TypeError; here it is a ConfigError
+    that lists the params the model declares. Everything else is the factory's own.
+    """
+
+    def __init__(self, factory: Any) -> None:
+        self._factory = factory
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._factory, name)
+        model = self._factory.meta.get("models", {}).get(name)
+        return value if model is None else _CheckedModel(value, name, model.get("params", ()))
+
+
+class _CheckedModel:
+    """One model of a :class:`CheckedSim`: ``create`` and ``__call__`` check their params."""
+
+    def __init__(self, mock: Any, name: str, params: Iterable[str]) -> None:
+        self._mock, self._name, self._params = mock, name, tuple(params)
+
+    def _check(self, params: dict[str, Any]) -> None:
+        for key in params:
+            if key not in self._params:
+                raise unknown(f"{self._name} parameter", key, self._params)
+
+    def __call__(self, **params: Any) -> Any:
+        self._check(params)
+        return self._mock(**params)
+
+    def create(self, num: int, **params: Any) -> Any:
+        self._check(params)
+        return self._mock.create(num, **params)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._mock, name)
 
 
 def _by_entity(points: Iterable[Sequence[Any]]) -> dict[str, list[Any]]:

@@ -6,6 +6,9 @@ A leaf module (it imports only ``cosim.errors``), so ``simulators/`` and
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,19 +30,168 @@ class Attr:
     doc: str
 
 
+@dataclass(frozen=True)
+class Param:
+    """One create (or sim) parameter: name, type, unit, default and a one-line description."""
+
+    name: str
+    type: str
+    unit: str
+    default: Any
+    doc: str
+    required: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-safe form, as it travels in the mosaik meta."""
+        default = self.default if _json_scalar(self.default) else repr(self.default)
+        return {**dataclasses.asdict(self), "default": default}
+
+
+def _json_scalar(value: object) -> bool:
+    return value is None or isinstance(value, bool | int | float | str)
+
+
+_DOC_ENTRY = re.compile(r"^(\w[\w, ]*?) : (.+)$")
+_BRACKET = re.compile(r"\[([^\[\]]+)\]")
+
+
+UNIT_SUFFIXES = {
+    "mw": "MW", "mvar": "Mvar", "mwh": "MWh", "kw": "kW", "kwh": "kWh", "s": "s", "h": "h",
+    "pu": "pu", "frac": "-", "percent": "%", "deg": "deg", "degree": "deg", "km": "km",
+    "m": "m", "c": "°C", "kg": "kg", "eur": "EUR",
+}  # fmt: skip
+"""The unit a name's last part stands for (the naming rule of ARCHITECTURE.md)."""
+
+
+def _units_in(text: str, n: int) -> list[str]:
+    """The ``[unit]`` of each of ``n`` names in a description; ``-`` where none is given.
+
+    A bracket that holds a range or interval (``[0, 1)``, ``[0..1]``) is no unit; a shared
+    description gives each name its own bracket, or one bracket listing them, else none.
+    """
+    found = []
+    for inner in _BRACKET.findall(text):
+        parts = [p.strip() for p in inner.split(",")]
+        try:
+            [float(p) for p in parts]  # an interval such as [0, 1]: not a unit
+        except ValueError:
+            if ".." not in inner:
+                found.append(parts)
+    if not found:
+        return ["-"] * n
+    if len(found[0]) == n:
+        return found[0]
+    if len(found) == n:
+        return [", ".join(f) for f in found]
+    return [", ".join(found[0]) if n == 1 else "-"] * n
+
+
+def unit_of(name: str, type_text: str, documented: str) -> str:
+    """The unit of a field: ``-`` for text and flags, else the unit its name ends with (not
+    for a ratio ``..._per_...``), else the documented one."""
+    if not any(t in type_text for t in ("float", "int")):
+        return "-"
+    if "_" not in name or "_per_" in name:
+        return documented
+    return UNIT_SUFFIXES.get(name.rsplit("_", 1)[-1], documented)
+
+
+def _first_sentence(text: str) -> str:
+    sentence = re.split(r"(?<!e\.g)(?<!i\.e)(?<=[a-z0-9)\]`]\.)\s|;\s", text.strip(), maxsplit=1)[0]
+    return sentence.rstrip(".")
+
+
+def _doc_entries(cls: type) -> dict[str, tuple[list[str], str]]:
+    """name -> (the names documented with it, their description) from a numpydoc docstring."""
+    entries: dict[str, tuple[list[str], str]] = {}
+    names: list[str] = []
+    texts: list[str] = []
+
+    def close() -> None:
+        for name in names:
+            entries[name] = (names, " ".join(texts))
+
+    for line in inspect.cleandoc(cls.__doc__ or "").splitlines():
+        match = _DOC_ENTRY.match(line)
+        if match:
+            close()
+            names, texts = [n.strip() for n in match.group(1).split(",")], []
+        elif names and line.startswith("    "):
+            texts.append(line.strip())
+        elif names and line.strip():
+            close()
+            names = []
+    close()
+    return entries
+
+
+def field_docs(cls: type) -> dict[str, tuple[str, str]]:
+    """name -> (unit, one-line description) of each field documented in the numpydoc
+    docstrings of ``cls`` and its bases (a subclass's entry wins)."""
+    docs: dict[str, tuple[str, str]] = {}
+    for klass in reversed(cls.__mro__):
+        for name, (group, text) in _doc_entries(klass).items():
+            docs[name] = (_units_in(text, len(group))[group.index(name)], _first_sentence(text))
+    return docs
+
+
+def params_of(cls: type) -> tuple[Param, ...]:
+    """The :class:`Param` of every field of a parameter dataclass, read from the class itself.
+
+    Type and default come from the field; unit (the first ``[...]`` that is not an interval)
+    and the one-line description (the first sentence) from the field's entry in the
+    numpydoc ``Parameters`` section of the class docstring. A field without an entry is a
+    ValueError: every parameter is documented where it is declared.
+    """
+    docs = field_docs(cls)
+    out = []
+    for f in dataclasses.fields(cls):
+        if f.name not in docs:
+            raise ValueError(f"{cls.__qualname__}.{f.name} has no entry in the docstring")
+        unit, doc = docs[f.name]
+        unit = unit_of(f.name, str(f.type), unit)
+        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        default = None if required else f.default
+        if f.default_factory is not dataclasses.MISSING:
+            default = f.default_factory()
+        out.append(Param(f.name, str(f.type), unit, default, doc, required))
+    return tuple(out)
+
+
 def model_meta(
     attrs: Iterable[Attr],
     *,
-    params: Iterable[str] = (),
+    params: Iterable[str | Param] = (),
     public: bool = True,
     any_inputs: bool = False,
+    inputs: Iterable[Attr] = (),
 ) -> dict[str, Any]:
-    """The mosaik meta of one model, built from its attribute declarations."""
+    """The mosaik meta of one model, built from its attribute and parameter declarations.
+
+    Besides mosaik's keys, ``schema`` holds each declared :class:`Param` (type, unit,
+    default, description) and each attribute (unit, description, ``input``/``output``
+    from ``inputs``) for ``cosim sims`` and the docs.
+    """
+    attrs = list(attrs)
+    params = list(params)
+    input_names = {a.name for a in inputs}
     return {
         "public": public,
-        "params": list(params),
+        "params": [p.name if isinstance(p, Param) else p for p in params],
         "attrs": [a.name for a in attrs],
         "any_inputs": any_inputs,
+        "schema": {
+            "params": [p.as_dict() for p in params if isinstance(p, Param)],
+            "attrs": [
+                {
+                    "name": a.name,
+                    "unit": a.unit,
+                    "doc": a.doc,
+                    "role": "input" if a.name in input_names else "output",
+                }
+                for a in attrs
+            ],
+        },
     }
 
 

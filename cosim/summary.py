@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 
 from cosim.balance import BALANCE_ATTRS, balance_of
-from cosim.results import load, read_manifest
+from cosim.results import load, read_manifest, select, split_id
 from cosim.runner import RunOutcome
+from cosim.text import number
 from cosim.units import SECONDS_PER_HOUR
 
 HEADLINE_ATTRS = (
@@ -141,9 +142,8 @@ def _where(frame: pd.DataFrame, which: str) -> tuple[int, str]:
 
 def _of(data: pd.DataFrame, attr: str, prefix: str) -> pd.DataFrame:
     """Columns of ``attr`` whose entity id (after the simulator id) starts with ``prefix``."""
-    cols = [c for c in data.columns if c[1] == attr and c[0].split(".", 1)[-1].startswith(prefix)]
-    frame = data[cols]
-    frame.columns = [c[0].split(".", 1)[-1] for c in cols]
+    frame = select(data, attr, prefix=prefix)
+    frame.columns = [split_id(c)[1] for c in frame.columns]
     return frame
 
 
@@ -156,7 +156,7 @@ def kpi_lines(folder: str | Path) -> list[tuple[str, str]]:
 
     found = kpis.headline(kpis.compute(folder))
     return [
-        (k.name, f"{k.value:.4g} {k.unit}" + (f" ({k.at})" if k.at else ""))
+        (k.name, f"{number(k.value)} {k.unit}" + (f" ({k.at})" if k.at else ""))
         for k in found
         if k.name not in SHOWN_ABOVE
     ]

@@ -19,6 +19,7 @@ from typing import Literal
 from cosim.config import RunConfig
 from cosim.errors import ConfigError
 from cosim.scenario import Builder
+from simulators.grid.nets import check_source
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,7 @@ class Config(RunConfig):
             raise ConfigError(f"profiles={self.profiles!r}: no such file")
         if self.profile_step_s < 0:
             raise ConfigError(f"profile_step_s={self.profile_step_s!r} must be >= 0")
+        check_source(self.grid)  # checked before anything is built
 
 
 def build(b: Builder, cfg: Config) -> None:

@@ -28,9 +28,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from controllers.registry import find
 from cosim.config import RunConfig
 from cosim.errors import ConfigError
 from cosim.scenario import Builder
+from simulators.simbench_nets import check_code
 
 SECONDS_PER_HOUR = 3600
 
@@ -86,6 +88,9 @@ class Config(RunConfig):
                 raise ConfigError(f"{name}={value!r} must be in [0, 1]")
         if self.chp_p_el_mw < 0:
             raise ConfigError(f"chp_p_el_mw={self.chp_p_el_mw!r} must be >= 0")
+        check_code(self.grid)  # checked before anything is built
+        if self.controller:
+            find(self.controller)
 
     def outage_s(self) -> tuple[int, int]:
         """Start and end of the outage [s after start], on step boundaries."""
@@ -152,7 +157,6 @@ def build(b: Builder, cfg: Config) -> None:
                 "reserve_soc_frac": cfg.reserve_soc_frac,
                 "loads": [load.full_id for load in loads],
                 "generators": [g.full_id for g in pv],
-                "step_s": cfg.step_s,
             },
         )
     _record(b, grid, battery, chp, added, ctrl)

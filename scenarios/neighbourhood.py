@@ -46,9 +46,11 @@ from typing import Any
 
 import numpy as np
 
+from controllers.registry import check_options, find
 from cosim.config import RunConfig
 from cosim.errors import ConfigError
 from cosim.scenario import Builder
+from simulators.simbench_nets import codes
 
 BUILTIN_PRICE_FILE = Path(__file__).parent / "data" / "day_ahead_price_2016.csv"
 """Synthetic hourly day-ahead prices of 2016 [EUR/MWh] (``scenarios/data/day_ahead_price.py``)."""
@@ -144,7 +146,15 @@ class Config(RunConfig):
             raise ConfigError(f"flex_mode={self.flex_mode!r} must be one of {FLEX_MODES}")
         if self.import_limit_mw is not None and not self.import_limit_mw > 0:
             raise ConfigError(f"import_limit_mw={self.import_limit_mw!r} must be > 0 or none")
-        options(self)  # a ConfigError unless a JSON object
+        extra = options(self)  # a ConfigError unless a JSON object
+        if self.grid not in codes():  # checked before anything is built or written
+            raise ConfigError(
+                f"grid={self.grid!r} is not a SimBench code; neighbourhood needs one (e.g. "
+                "'1-LV-rural1--0-sw', `cosim grids` lists them): its loads are the houses and "
+                "its profiles their demand"
+            )
+        if self.controller:
+            check_options(find(self.controller), extra)
 
 
 LOAD_KINDS = {"H": "household", "G": "commercial", "L": "agricultural"}
@@ -206,13 +216,6 @@ def load_profiles(grid: str) -> list[str]:
 
 
 def build(b: Builder, cfg: Config) -> None:
-    from simulators.simbench_nets import codes
-
-    if cfg.grid not in codes():
-        raise ConfigError(
-            f"grid={cfg.grid!r} is not a SimBench code; neighbourhood needs one (e.g. "
-            "'1-LV-rural1--0-sw'): its loads are the houses and its profiles their demand"
-        )
     grid_sim = b.start("Grid")
     grid = grid_sim.Grid(grid=cfg.grid)
     elements = {e.eid: e for e in grid.children}
@@ -335,7 +338,6 @@ def _control(
             "flex_demand": ids(base),
             "flex_mode": cfg.flex_mode,
             "flex_share_frac": cfg.flex_share_frac,
-            "step_s": cfg.step_s,
         }
         price = _price(b, cfg)
         if price is not None:

@@ -42,6 +42,12 @@ def test_config_shows_fields_and_defaults(capsys):
         ),
         (["run", "--set", "grid=1-LV-nowhere--0-sw"], "grid='1-LV-nowhere--0-sw'"),
         (["run", "--set", "grid=create_cigre_network_lv"], "neighbourhood needs one"),
+        (["run", "--set", "controller=nosuch"], "controller='nosuch' is unknown; known: "),
+        (
+            ["run", "--set", "controller=peak_shaving", "--set", 'controller_options={"x": 1}'],
+            "PeakShaving option='x' is unknown",
+        ),
+        (["run", "grid_profiles", "--set", "grid=nosuch_net"], "grid='nosuch_net' is not a grid"),
         (
             ["run", "grid_profiles", "--set", "profiles=/no/such/profile.csv"],
             "profiles='/no/such/profile.csv': no such file",
@@ -63,6 +69,7 @@ def test_bad_input_is_one_clear_line_and_exit_2(args, message, capsys, tmp_path)
     assert code == EXIT_BAD_INPUT, err
     assert message in err
     assert "Traceback" not in err
+    assert not (tmp_path / "out").exists()  # checked before anything is written
 
 
 def test_real_process_exit_codes_and_no_traceback(tmp_path):
@@ -80,10 +87,12 @@ def test_real_process_exit_codes_and_no_traceback(tmp_path):
 def test_report_and_compare_commands(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["run", "grid_profiles", "--set", "steps=4", "--out", str(out), "--quiet"]) == 0
+    assert capsys.readouterr().out.strip() == str(out)  # quiet, but says where the results are
     assert main(["report", str(out), "--set", "v_min_pu=0.95"]) == EXIT_OK
     assert (out / "report.html").is_file() and (out / "kpis.json").is_file()
     csv = tmp_path / "cmp.csv"
     assert main(["compare", str(out), str(out), "--csv", str(csv)]) == EXIT_OK
+    assert f"\na: {out}\nb: {out}\n" in capsys.readouterr().out
     table = csv.read_text().splitlines()
     assert table[0].startswith("name,unit,a,b,diff") and len(table) > 10
     assert main(["report", str(out), "--set", "v_min_pu=low"]) == EXIT_BAD_INPUT

@@ -129,3 +129,15 @@ def test_module_path_of_a_scenario_file_loads() -> None:
     cls = registry.find(f"{DATA / 'ctrlpkg' / '__init__.py'}:TakeOff")
     assert cls.__name__ == "TakeOff" and np.isfinite(1.0)
     assert sys.modules[cls.__module__].__file__ == str(DATA / "ctrlpkg" / "__init__.py")
+
+
+def test_step_s_comes_from_the_host_not_the_options() -> None:
+    from controllers.demand_response import DemandResponse
+
+    sim = ControllerSim()
+    sim.init("C-0", 1.0, controller=DemandResponse, options={}, step_s=60)
+    assert isinstance(sim.ctrl, DemandResponse) and sim.ctrl.step_s == 60
+    with pytest.raises(ConfigError, match="option step_s=900 differs from the run's step_s=60"):
+        ControllerSim().init(
+            "C-1", 1.0, controller=DemandResponse, options={"step_s": 900}, step_s=60
+        )

@@ -21,6 +21,7 @@ import socket
 import subprocess
 import sys
 import time
+from importlib import metadata
 from pathlib import Path
 
 import mosaik
@@ -72,6 +73,9 @@ def test_third_party_households_feed_the_grid_loads(tmp_path):
             [p / 1e6 for p in p_w], rel=1e-12
         )
     assert data[("Households-0.House_1", "P_out")].tolist() == [250.0, 250.0, 1500.0, 1500.0]
+    coupled = results.read_manifest(tmp_path / "households.py")["coupled"]
+    assert [(c["name"], c["package"]) for c in coupled] == [("Households", "mosaik-householdsim")]
+    assert coupled[0]["version"] == metadata.version("mosaik-householdsim")
     # the grid against pandapower run directly with the same household loads (t = 19:00)
     net = pn.create_cigre_network_lv()
     for i in range(5):

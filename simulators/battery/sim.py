@@ -8,7 +8,6 @@ None counts as absent. Without inputs a battery in mode ``set_point`` stays idle
 
 from __future__ import annotations
 
-from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +26,7 @@ from mosaik_api_v3.types import (
 
 from cosim.errors import ConfigError, SimulationError, unknown
 from cosim.simapi import (
+    DEFAULT_STEP_S,
     Attr,
     check_init,
     check_inputs,
@@ -35,6 +35,7 @@ from cosim.simapi import (
     model_meta,
     not_an_output,
     output_data,
+    params_of,
     sim_meta,
 )
 from simulators.battery import model
@@ -83,10 +84,10 @@ OUTPUTS = (
 )
 INPUT_DEFAULTS = {a.name: 0.0 for a in INPUTS}
 MODEL = "Battery"
-MODEL_PARAMS = tuple(f.name for f in fields(BatteryParams))
+PARAMS = params_of(BatteryParams)
 
 META: Meta = sim_meta(  # type: ignore[assignment]
-    {MODEL: model_meta((*INPUTS, *OUTPUTS), params=MODEL_PARAMS)}
+    {MODEL: model_meta((*INPUTS, *OUTPUTS), params=PARAMS, inputs=INPUTS)}
 )
 
 
@@ -99,7 +100,7 @@ class BatterySim(mosaik_api_v3.Simulator):
 
     def __init__(self) -> None:
         super().__init__(META)
-        self.step_s = 900
+        self.step_s = DEFAULT_STEP_S
         self.start = datetime(2016, 1, 1)
         self._units: list[BatteryParams] = []
         self._fleet: Fleet | None = None

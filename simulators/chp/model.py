@@ -85,6 +85,8 @@ class Params:
     cos_phi : float
         Power factor [-], in (0, 1]; ``q_underexcited`` gives its sign (default True: absorbs
         Q, the sign that limits voltage rise in distribution grids). Default 1.0: q = 0.
+    q_underexcited : bool
+        Sign of Q at ``cos_phi < 1``: True (default) absorbs Q (``q_mvar < 0``), False injects.
     grid_forming : bool
         The unit may be an island's slack (input ``p_slack_mw``). Default False.
     mode : str

@@ -30,7 +30,9 @@ from mosaik_api_v3.types import CreateResult, InputData, Meta, OutputData, Outpu
 
 from cosim.errors import SimulationError, unknown
 from cosim.simapi import (
+    DEFAULT_STEP_S,
     Attr,
+    Param,
     array_column,
     check_init,
     check_inputs,
@@ -38,6 +40,7 @@ from cosim.simapi import (
     gather,
     model_meta,
     output_data,
+    params_of,
     sim_meta,
 )
 from simulators.chp import model as chp_model
@@ -75,11 +78,18 @@ ATTRS = tuple(dict.fromkeys((*INPUTS, *OUTPUTS)))
 INPUT_DEFAULTS = {"p_set_mw": 0.0, "p_slack_mw": np.nan, "p_heat_demand_mw": np.nan}
 MODEL = "CHP"
 EID_PREFIX = "chp_"
-MODEL_EXTRA = ("heat_demand",)
+HEAT_DEMAND = Param(
+    "heat_demand",
+    "str | None",
+    "-",
+    None,
+    "CSV/Parquet heat demand of the units of this call; None: the sim's file or the synthetic SLP",
+)
+MODEL_EXTRA = (HEAT_DEMAND.name,)
 SIM_PARAMS = ("step_s", "start", "heat_demand")
 
 META: Meta = sim_meta(  # type: ignore[assignment]
-    {MODEL: model_meta(ATTRS, params=[*(f.name for f in fields(chp_model.Params)), *MODEL_EXTRA])}
+    {MODEL: model_meta(ATTRS, params=[*params_of(chp_model.Params), HEAT_DEMAND], inputs=INPUTS)}
 )
 
 
@@ -93,7 +103,7 @@ class ChpSim(mosaik_api_v3.Simulator):
 
     def __init__(self) -> None:
         super().__init__(META)
-        self.step_s = 900
+        self.step_s = DEFAULT_STEP_S
         self.demand = HeatDemand(0)
         self.sim_table: HeatTable | None = None
         self.groups: list[tuple[chp_model.Params, int]] = []

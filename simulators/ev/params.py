@@ -33,6 +33,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from cosim.errors import ConfigError
+from cosim.simapi import Param, params_of
 from simulators.checks import boolean, number
 
 DEPARTURE_MIN_H = 4.0
@@ -169,7 +170,13 @@ EV_FIELDS = tuple(f.name for f in fields(EVParams))
 MOBILITY_FIELDS = tuple(f.name for f in fields(MobilityParams))
 SESSIONS_PARAM = "sessions"
 """Model param: path of a sessions CSV file; without it, sessions are generated."""
-MODEL_PARAMS = (*EV_FIELDS, *MOBILITY_FIELDS, SESSIONS_PARAM)
+PARAMS = (
+    *params_of(EVParams),
+    *params_of(MobilityParams),
+    Param(SESSIONS_PARAM, "str | None", "-", None, "path of a sessions CSV file; None: generated"),
+)
+"""Every create param of ``EV``, declared once (docs, ``cosim sims EV``, the mosaik meta)."""
+MODEL_PARAMS = tuple(p.name for p in PARAMS)
 
 
 def split_params(params: dict[str, Any]) -> tuple[EVParams, MobilityParams | None, str | None]:

@@ -27,6 +27,7 @@ from mosaik_api_v3.types import (
 
 from cosim.errors import ConfigError, SimulationError, unknown
 from cosim.simapi import (
+    DEFAULT_STEP_S,
     Attr,
     check_init,
     check_inputs,
@@ -39,7 +40,7 @@ from cosim.simapi import (
 )
 from simulators.ev import model
 from simulators.ev.model import Fleet
-from simulators.ev.params import MODEL_PARAMS, EVParams, split_params
+from simulators.ev.params import PARAMS, EVParams, split_params
 from simulators.ev.sessions import Sessions
 
 P_SET_MW = Attr(
@@ -77,7 +78,7 @@ MODEL = "EV"
 SIM_PARAMS = ("step_s", "start", "seed")
 
 META: Meta = sim_meta(  # type: ignore[assignment]
-    {MODEL: model_meta((*INPUTS, *OUTPUTS), params=MODEL_PARAMS)}
+    {MODEL: model_meta((*INPUTS, *OUTPUTS), params=PARAMS, inputs=INPUTS)}
 )
 
 
@@ -92,7 +93,7 @@ class EVSim(mosaik_api_v3.Simulator):
 
     def __init__(self) -> None:
         super().__init__(META)
-        self.step_s = 900
+        self.step_s = DEFAULT_STEP_S
         self.start = datetime(2016, 1, 1)
         self.seed = 0
         self.sessions = Sessions()

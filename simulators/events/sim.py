@@ -8,22 +8,35 @@ import mosaik_api_v3
 from mosaik_api_v3.types import CreateResult, InputData, Meta, OutputData, OutputRequest
 
 from cosim.errors import ConfigError
-from cosim.simapi import Attr, check_init, check_num, model_meta, parse_params, sim_meta
+from cosim.simapi import (
+    DEFAULT_STEP_S,
+    Attr,
+    Param,
+    check_init,
+    check_num,
+    model_meta,
+    parse_params,
+    sim_meta,
+)
 from simulators.events.model import Schedule, schedule
 
 VALUE = Attr("value", "-", "the scheduled value now (its unit is that of the attribute it feeds)")
 MODEL = "Events"
+PARAMS = (
+    Param("initial", "float | bool | None", "-", None, "the value before the first change"),
+    Param("changes", "list[[t_s, value]]", "s, -", (), "the times [s] and new values, in order"),
+)
 META: Meta = sim_meta(  # type: ignore[assignment]
-    {MODEL: model_meta([VALUE], params=["initial", "changes"])}
+    {MODEL: model_meta([VALUE], params=PARAMS)}
 )
 
 
 class EventsSim(mosaik_api_v3.Simulator):
-    """Entities ``events_<k>``; params ``initial`` and ``changes`` (``[[t_s, value], ...]``)."""
+    """Scheduled values (outages, signals): entities ``events_<k>``, output ``value``."""
 
     def __init__(self) -> None:
         super().__init__(META)
-        self.step_s = 900
+        self.step_s = DEFAULT_STEP_S
         self._schedules: dict[str, Schedule] = {}
         self._time = 0
 
@@ -34,7 +47,7 @@ class EventsSim(mosaik_api_v3.Simulator):
     def create(self, num: int, model: str, **model_params: Any) -> list[CreateResult]:
         if model != MODEL:
             raise ConfigError(f"model={model!r} is unknown; known: [{MODEL!r}]")
-        params = parse_params(model_params, {"initial": None, "changes": ()}, MODEL)
+        params = parse_params(model_params, {p.name: p.default for p in PARAMS}, MODEL)
         created: list[CreateResult] = []
         for _ in range(check_num(num)):
             eid = f"events_{len(self._schedules)}"

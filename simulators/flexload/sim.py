@@ -25,6 +25,7 @@ from mosaik_api_v3.types import CreateResult, InputData, Meta, OutputData, Outpu
 
 from cosim.errors import SimulationError, unknown
 from cosim.simapi import (
+    DEFAULT_STEP_S,
     Attr,
     array_column,
     check_init,
@@ -33,6 +34,7 @@ from cosim.simapi import (
     gather,
     model_meta,
     output_data,
+    params_of,
     sim_meta,
 )
 from simulators.flexload import model as flex_model
@@ -70,7 +72,7 @@ MODEL = "FlexLoad"
 EID_PREFIX = "flexload_"
 
 META: Meta = sim_meta(  # type: ignore[assignment]
-    {MODEL: model_meta(ATTRS, params=[f.name for f in fields(flex_model.Params)])}
+    {MODEL: model_meta(ATTRS, params=params_of(flex_model.Params), inputs=INPUTS)}
 )
 
 
@@ -79,7 +81,7 @@ class FlexLoadSim(mosaik_api_v3.Simulator):
 
     def __init__(self) -> None:
         super().__init__(META)
-        self.step_s = 900
+        self.step_s = DEFAULT_STEP_S
         self.groups: list[tuple[flex_model.Params, int]] = []
         self.fleet = flex_model.Fleet.of([])
         self.state = flex_model.State.initial(0)

@@ -16,7 +16,7 @@ import mosaik_api_v3
 from mosaik_api_v3.types import CreateResult, InputData, Meta, OutputData, OutputRequest, SimId
 
 from cosim.errors import ConfigError, SimulationError, unknown
-from cosim.simapi import check_init, check_num, combine, sim_meta
+from cosim.simapi import DEFAULT_STEP_S, check_init, check_num, combine, sim_meta
 from simulators.fmu import model as fmu
 
 MODEL = "FMU"
@@ -33,7 +33,7 @@ class FMUSim(mosaik_api_v3.Simulator):
     def __init__(self) -> None:
         super().__init__(sim_meta({}))
         self.sid = ""
-        self.step_s = 900
+        self.step_s = DEFAULT_STEP_S
         self.desc: fmu.Description | None = None
         self._unzipped: fmu.Unzipped | None = None
         self._units: dict[str, fmu.Instance] = {}

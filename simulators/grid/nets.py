@@ -50,6 +50,26 @@ def load_net(source: str) -> pandapowerNet:
     raise ConfigError(f"grid={source!r} is not a grid; {_FORMS}")
 
 
+def check_source(source: str, field: str = "grid") -> None:
+    """A ConfigError unless ``source`` names a grid :func:`load_net` can load; loads nothing.
+
+    For checking a scenario's Config before anything is built.
+    """
+    text = source.strip() if isinstance(source, str) else ""
+    if text.endswith(".json"):
+        if not Path(text).is_file():
+            raise ConfigError(f"{field}={source!r}: no such file {str(Path(text).resolve())!r}")
+        return
+    if text in simbench_nets.codes():
+        return
+    call = _parse_call(text) if text else None
+    if call is not None:
+        func = None if call[0].startswith("_") else getattr(pn, call[0], None)
+        if inspect.isfunction(func) and func.__module__.startswith(pn.__name__):
+            return
+    raise ConfigError(f"{field}={source!r} is not a grid; {_FORMS}")
+
+
 def _parse_call(text: str) -> tuple[str, list[Any], dict[str, Any]] | None:
     """``name`` or ``name(literal, key=literal)`` parsed with ast (no eval); None otherwise."""
     try:

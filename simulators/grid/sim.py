@@ -20,7 +20,9 @@ from mosaik_api_v3.types import CreateResult, InputData, Meta, OutputData, Outpu
 
 from cosim.errors import ConfigError, SimulationError, unknown
 from cosim.simapi import (
+    DEFAULT_STEP_S,
     Attr,
+    Param,
     check_time_resolution,
     combine,
     model_meta,
@@ -101,26 +103,37 @@ POWER_INPUTS = frozenset({"p_mw", "q_mvar"})  # summed over sources; a state has
 LIMIT_INPUTS = frozenset(c for columns in model.LIMIT_COLUMNS.values() for c in columns)
 STATE_INPUTS = frozenset({"in_service"})  # settable on every other element
 CREATABLE = ("Load", "Sgen", "Storage")
-ELEMENT_DEFAULTS: dict[str, Any] = {
-    "bus": None,
-    "p_mw": 0.0,
-    "q_mvar": 0.0,
-    "name": None,
-    "grid_forming": False,
-    "sn_mva": None,
-    "droop_frac": forming.DEFAULT_DROOP_FRAC,
-}
+GRID_PARAM = Param(
+    "grid", "str", "-", None, "pandapower.networks name, SimBench code or .json file", True
+)
+ELEMENT_PARAMS = (
+    Param("bus", "int", "-", None, "index of the bus the new element connects to", True),
+    Param("p_mw", "float", "MW", 0.0, "active power until an input arrives; element's sign"),
+    Param("q_mvar", "float", "Mvar", 0.0, "reactive power until an input arrives"),
+    Param("name", "str | None", "-", None, "the element's name in the net"),
+    Param("grid_forming", "bool", "-", False, "the unit behind it may hold an island as slack"),
+    Param("sn_mva", "float | None", "MVA", None, "a grid-forming unit's apparent power rating"),
+    Param(
+        "droop_frac",
+        "float",
+        "-",
+        forming.DEFAULT_DROOP_FRAC,
+        "a grid-forming unit's P-f droop: frequency change at rated power, per unit of 50 Hz",
+    ),
+)
+ELEMENT_DEFAULTS: dict[str, Any] = {p.name: p.default for p in ELEMENT_PARAMS}
 ON_DIVERGE = ("stop", "continue")
 GRID_EID = "grid"
 
 META: Meta = sim_meta(  # type: ignore[assignment]
     {
-        "Grid": model_meta([CONVERGED, ISLANDED, F_HZ_GRID], params=["grid"]),
+        "Grid": model_meta([CONVERGED, ISLANDED, F_HZ_GRID], params=[GRID_PARAM]),
         **{
             etype: model_meta(
                 attrs,
-                params=list(ELEMENT_DEFAULTS) if etype in CREATABLE else [],
+                params=ELEMENT_PARAMS if etype in CREATABLE else (),
                 public=etype in CREATABLE,
+                inputs=[a for a in attrs if a.name in INPUTS.get(ENTITY_TYPES[etype][0], ())],
             )
             for etype, (_, attrs) in ENTITY_TYPES.items()
         },
@@ -151,7 +164,7 @@ class GridSim(mosaik_api_v3.Simulator):
         """Sim params: ``step_s`` [s] (900), ``on_diverge`` (``stop`` or ``continue``), ``start``
         (the scenario's start; the grid does not depend on it)."""
         params = parse_params(
-            sim_params, {"step_s": 900, "on_diverge": "stop", "start": None}, "grid sim"
+            sim_params, {"step_s": DEFAULT_STEP_S, "on_diverge": "stop", "start": None}, "grid sim"
         )
         step_s, on_diverge = params["step_s"], params["on_diverge"]
         check_time_resolution(time_resolution)

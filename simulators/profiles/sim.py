@@ -36,7 +36,9 @@ from mosaik_api_v3.types import (
 from cosim.errors import ConfigError, SimulationError, unknown
 from cosim.simapi import (
     DEFAULT_START,
+    DEFAULT_STEP_S,
     Attr,
+    Param,
     check_init,
     iso_datetime,
     model_meta,
@@ -60,11 +62,16 @@ SIGNAL_ATTRS = tuple(
 )
 
 PROFILES_EID = "profiles"
-MODEL_PARAMS = ("source", "profile_step_s", "origin")
+PARAMS = (
+    Param("source", "str", "-", None, "'simbench:<CODE>' or a CSV/Parquet file path", True),
+    Param("profile_step_s", "int | None", "s", None, "row spacing of a file without a t_s column"),
+    Param("origin", "str | None", "-", None, "ISO date and time of the first row; None: start"),
+)
+MODEL_PARAMS = tuple(p.name for p in PARAMS)
 
 META: Meta = sim_meta(  # type: ignore[assignment]
     {
-        "Profiles": model_meta([], params=MODEL_PARAMS),
+        "Profiles": model_meta([], params=PARAMS),
         "Element": model_meta(ELEMENT_ATTRS, public=False),
         "Signal": model_meta(SIGNAL_ATTRS, public=False),
     }
@@ -82,7 +89,7 @@ class ProfilesSim(mosaik_api_v3.Simulator):
 
     def __init__(self) -> None:
         super().__init__(META)
-        self.step_s = 900
+        self.step_s = DEFAULT_STEP_S
         self.start = datetime.fromisoformat(DEFAULT_START)
         self.offset_s = 0  # table time at t_s = 0 [s]
         self.wraps = False  # a typical year: after its last row comes its first

@@ -8,7 +8,6 @@ bus with a time-shifted connection (Q(U) then acts on the previous step's voltag
 
 from __future__ import annotations
 
-from dataclasses import fields
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,12 +19,14 @@ from mosaik_api_v3.types import CreateResult, InputData, Meta, OutputData, Outpu
 
 from cosim.errors import ConfigError, SimulationError, unknown
 from cosim.simapi import (
+    DEFAULT_STEP_S,
     Attr,
     array_column,
     check_time_resolution,
     gather,
     model_meta,
     output_data,
+    params_of,
     parse_params,
     positive_int,
     sim_meta,
@@ -58,7 +59,7 @@ INPUT_DEFAULTS = {"p_max_mw": np.inf, "vm_pu": 1.0}
 HOW = {"p_max_mw": "min", "vm_pu": "one"}  # the strictest set point wins
 
 SIM_DEFAULTS: dict[str, Any] = {
-    "step_s": 900,
+    "step_s": DEFAULT_STEP_S,
     "start": "2016-01-01 00:00:00",
     "tz": "UTC",
     "weather": "",
@@ -72,7 +73,7 @@ SIM_DEFAULTS: dict[str, Any] = {
 """Sim params and their defaults (:class:`PVSim`)."""
 
 META: Meta = sim_meta(  # type: ignore[assignment]
-    {"PV": model_meta([*INPUTS, *OUTPUTS], params=[f.name for f in fields(Params)])}
+    {"PV": model_meta([*INPUTS, *OUTPUTS], params=params_of(Params), inputs=INPUTS)}
 )
 
 
@@ -119,7 +120,7 @@ class PVSim(mosaik_api_v3.Simulator):
 
     def __init__(self) -> None:
         super().__init__(META)
-        self.step_s = 900
+        self.step_s = DEFAULT_STEP_S
         self.site: dict[str, float] = dict(DEFAULT_SITE)
         self.units: list[Params] = []
         self.fleet = Fleet([])
