@@ -151,7 +151,7 @@ def run(
     error: str | None = None
     failure: dict[str, Any] | None = None
     try:
-        _build(world, scenario, cfg, out_dir, progress)
+        record["installed"] = _build(world, scenario, cfg, out_dir, progress)
     except Exception as err:
         record.update(status="failed", error=f"build: {err}", ended_at=manifest.now(), steps_done=0)
         manifest.write(out_dir, record)
@@ -195,8 +195,9 @@ def run(
 
 def _build(
     world: mosaik.World, scenario: Scenario, cfg: RunConfig, out_dir: Path, progress: bool
-) -> None:
-    """Start the recorder and let the scenario build; build errors become ConfigError."""
+) -> dict[str, float]:
+    """Start the recorder and let the scenario build; build errors become ConfigError. The
+    capacity the scenario declared installed (``Builder.install``)."""
     try:
         rec_sim = world.start(
             "Recorder",
@@ -206,7 +207,9 @@ def _build(
             progress_desc=scenario.name,
         )
         recorder = rec_sim.Recorder()
-        scenario.build(Builder(world, cfg, recorder), cfg)
+        builder = Builder(world, cfg, recorder)
+        scenario.build(builder, cfg)
+        return builder.installed
     except BaseException as err:
         world.shutdown()
         if isinstance(err, RemoteException):

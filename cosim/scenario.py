@@ -26,6 +26,7 @@ import mosaik
 
 from cosim import coupling
 from cosim.config import RunConfig
+from cosim.economics import CAPACITY_KEYS
 from cosim.errors import ConfigError, unknown
 from cosim.imports import FILE_MODULE_PREFIX, load_file
 
@@ -118,6 +119,17 @@ class Builder:
         self.world = world
         self.cfg = cfg
         self._recorder = recorder
+        self.installed: dict[str, float] = {}
+
+    def install(self, **capacity: float) -> None:
+        """Declare installed capacity for the economics KPIs (``cosim.economics``), summed over
+        calls: ``pv_mw`` (DC peak), ``battery_mwh`` (usable), ``chp_mw`` (electrical)."""
+        for key, value in capacity.items():
+            if key not in CAPACITY_KEYS.values():
+                raise unknown("installed capacity", key, list(CAPACITY_KEYS.values()))
+            if not value >= 0:
+                raise ConfigError(f"installed {key}={value!r} must be >= 0")
+            self.installed[key] = self.installed.get(key, 0.0) + float(value)
 
     def start(self, sim_name: str, **params: Any) -> Any:
         """Start one of cosim's simulators by its mosaik name (``Grid``, ``Profiles``...).
