@@ -185,8 +185,8 @@ class Flows:
     """What the economics needs from a simulated period (or a year after :func:`to_year`).
 
     Energies [MWh], money [EUR] and CO2 [kg] over ``duration_h``; peaks [MW] of the period.
-    The reference is the same demand with no DER: every load and EV from the grid, heat from
-    a gas boiler.
+    The reference is the same demand with no DER: every load and EV and the same grid losses
+    (where recorded) from the grid, heat from a gas boiler.
     """
 
     duration_h: float
@@ -311,6 +311,7 @@ def period_flows(r: RunData, found: Mapping[str, float]) -> Flows | None:
         return None
     demand = (grid_sum(r.data, "load_", "p_mw") + unit_sum(r.data, "EV")).to_numpy().clip(0)
     demand_mwh = demand * r.step_h
+    losses_mw = r.cols("Grid", "pl_mw").sum(axis=1).to_numpy()  # the reference has them too
     return Flows(
         duration_h=len(r.t_s) * r.step_h,
         served_mwh=float(demand_mwh.sum()) + found["export_mwh"],
@@ -319,8 +320,10 @@ def period_flows(r: RunData, found: Mapping[str, float]) -> Flows | None:
         battery_throughput_mwh=found.get("battery_throughput_mwh", 0.0),
         fuel_mwh=r.mwh(r.cols("CHP", "p_fuel_mw")),
         co2_kg=found["co2_kg"],
-        reference_cost_eur=float(demand_mwh @ r.series("import_eur_per_mwh")),
-        reference_peak_mw=float(demand.max(initial=0.0)),
+        reference_cost_eur=float(
+            (demand_mwh + losses_mw * r.step_h) @ r.series("import_eur_per_mwh")
+        ),
+        reference_peak_mw=float((demand + losses_mw).max(initial=0.0)),
         heat_mwh=r.mwh(r.cols("CHP", "p_heat_demand_mw")),
     )
 

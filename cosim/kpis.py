@@ -218,14 +218,30 @@ def compute(folder: str | Path, settings: Settings = DEFAULT_SETTINGS) -> list[K
     A failed run's KPIs cover the steps it finished (KPI ``partial`` is 1).
     """
     run = _Run(folder, settings)
-    kpis = [
+    kpis = _physical(run)
+    kpis += _economics(run, {k.name: k.value for k in kpis})
+    order = {name: i for i, name in enumerate(CATALOGUE)}
+    return sorted(kpis, key=lambda k: order[k.name])
+
+
+def design_inputs(
+    folder: str | Path, settings: Settings = DEFAULT_SETTINGS
+) -> tuple[list[Kpi], economics.Flows | None, dict[str, float] | None]:
+    """A run as a design: its KPIs but economics, its :class:`~cosim.economics.Flows` and its
+    installed capacity (None where the run lacks what they need), for several periods."""
+    run = _Run(folder, settings)
+    kpis = _physical(run)
+    found = {k.name: k.value for k in kpis}
+    return kpis, economics.period_flows(run, found), economics.capacities(run)
+
+
+def _physical(run: _Run) -> list[Kpi]:
+    """Every KPI group but economics."""
+    return [
         k
         for group in (_run_kpis, _energy, _grid, _units, _control, _resilience, _money)
         for k in group(run)
     ]
-    kpis += _economics(run, {k.name: k.value for k in kpis})
-    order = {name: i for i, name in enumerate(CATALOGUE)}
-    return sorted(kpis, key=lambda k: order[k.name])
 
 
 def _run_kpis(r: _Run) -> list[Kpi]:
