@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 from cosim import kpis, report
 from cosim.kpi_catalogue import CATALOGUE
 from cosim.optimize import CONSTRAINTS, DESIGNS, OBJECTIVES, Range
-from cosim.sweep import SUMMARY_CSV, SUMMARY_PARQUET
+from cosim.sweep import SUMMARY_CSV, SUMMARY_PARQUET, run_name
 
 BEST_CSV = "best.csv"
 
@@ -37,7 +37,8 @@ def trial_table(study: Any, ranges: Mapping[str, Range], objectives: Sequence[st
             {
                 "trial": t.number,
                 "state": t.state.name.lower(),
-                "design": t.user_attrs.get("design", ""),
+                "design": t.user_attrs.get("design")
+                or run_name({k: r.snap(t.params[k]) for k, r in ranges.items() if k in t.params}),
                 **{
                     k: r.snap(t.params[k]) if k in t.params else math.nan for k, r in ranges.items()
                 },

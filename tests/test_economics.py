@@ -124,10 +124,10 @@ def test_costs_from_csv_and_json_files(tmp_path):
     js.write_text(json.dumps({"project_years": 20}))
     assert read_costs(js).project_years == 20.0
     js.write_text(json.dumps({"pv_capex": 1}))
-    with pytest.raises(ConfigError, match="key='pv_capex' is unknown; known: .*pv_capital"):
+    with pytest.raises(ConfigError, match=r"key='pv_capex' is unknown; known: .*pv_capital"):
         read_costs(js)
     js.write_text(json.dumps({"project_years": 0}))
-    with pytest.raises(ConfigError, match="project_years=0.0 must be > 0"):
+    with pytest.raises(ConfigError, match=r"project_years=0\.0 must be > 0"):
         read_costs(js)
-    with pytest.raises(ConfigError, match="must be a .csv/.json file"):
+    with pytest.raises(ConfigError, match=r"must be a \.csv/\.json file"):
         read_costs(tmp_path / "costs.txt")
