@@ -27,10 +27,10 @@ from typing import Any
 
 from cosim import economics, kpis
 from cosim.cluster import dask_client
-from cosim.config import RunConfig, field_types, make_config
+from cosim.config import RunConfig, field_types, make_config, parse_overrides
 from cosim.errors import ConfigError, unknown
 from cosim.kpi_catalogue import CATALOGUE
-from cosim.sweep import default_workers, fixed_values, run_name
+from cosim.sweep import default_workers, run_name
 from cosim.sweep import run_one as run_period
 
 STUDY_LOG, STUDY_JSON, DESIGN_JSON, DESIGNS = "study.log", "study.json", "design.json", "designs"
@@ -394,7 +394,7 @@ def optimize(
     cls = loaded.config_class
     found = parse_ranges(cls, ranges)
     goals = check_objectives(objectives)
-    fixed = fixed_values(cls, dict(o.partition("=")[::2] for o in overrides))
+    fixed = parse_overrides(cls, overrides)
     for key in found:
         if key in fixed:
             raise ConfigError(f"{key} is both set ({key}={fixed[key]!r}) and ranged; give one")

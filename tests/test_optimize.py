@@ -124,6 +124,7 @@ def test_infeasible_trials_report_their_constraints():
         (["--range", "pv_kw=0"], "--range 'pv_kw=0' must look like KEY=LOW:HIGH"),
         (["--range", "start=0:1"], "--range start: the field is <class 'str'>, a range needs"),
         (["--range", "pv_kw=0:40", "--set", "pv_kw=3"], "pv_kw is both set (pv_kw=3.0) and"),
+        (["--range", "pv_kw=0:40", "--set", "stepz=3"], "--set key='stepz' is unknown; known:"),
         (["--range", "pv_kw=0:40", "--trials", "0"], "trials=0 must be a positive integer"),
         (["--range", "pv_kw=0:40", "--periods", "weeks"], "periods='weeks' must be 'run' or"),
         (["--range", "pv_kw=0:40", "--costs", "c.txt"], "costs='c.txt' must be a .csv/.json"),
