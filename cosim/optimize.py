@@ -233,8 +233,10 @@ def _open(out: Path, asked: Study, seed: int) -> Any:
     done = len(storage.get_all_studies()) and len(
         optuna.load_study(study_name="cosim", storage=storage).trials
     )
+    # optuna >= 5 takes constraints from Trial.set_constraint (``_tell``); 4 from this function
+    modern = hasattr(optuna.trial.Trial, "set_constraint")
     sampler = optuna.samplers.TPESampler(
-        seed=seed + done, constraints_func=_constraints, n_startup_trials=8
+        seed=seed + done, n_startup_trials=8, constraints_func=None if modern else _constraints
     )
     return optuna.create_study(
         storage=storage,
@@ -278,6 +280,9 @@ def _tell(study: Any, trial: Any, result: dict[str, Any], objectives: Sequence[s
     trial.set_user_attr("kpis", result["kpis"])
     trial.set_user_attr("wall_s", result["wall_s"])
     trial.set_user_attr("constraints", [result["constraints"][c] for c in CONSTRAINTS])
+    if hasattr(trial, "set_constraint"):
+        for name in CONSTRAINTS:
+            trial.set_constraint(name, result["constraints"][name])
     values = [result["kpis"][o] for o in objectives]
     if not all(math.isfinite(v) for v in values):  # payback without saving: no value to rank
         trial.set_user_attr(

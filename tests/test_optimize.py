@@ -10,7 +10,6 @@ PV kW saves about 0.5 MWh of import a summer day at 300 EUR/MWh, the battery onl
 """
 
 import json
-import math
 from pathlib import Path
 
 import pandas as pd
@@ -20,7 +19,7 @@ from optuna.distributions import FloatDistribution
 from cosim import optimize as opt
 from cosim.cli import EXIT_BAD_INPUT, main
 from cosim.errors import ConfigError
-from cosim.optimize_report import best
+from cosim.optimize_report import best, trial_table
 from cosim.scenario import load_scenario
 
 SCRIPT = str(Path(__file__).parent / "data" / "sizing_tiny.py")
@@ -103,13 +102,21 @@ def test_seasons_are_four_weighted_periods():
         opt.periods("seasons:0", cfg)
 
 
-def test_infeasible_trials_report_their_constraints():
-    class Trial:
-        def __init__(self, attrs: dict) -> None:
-            self.user_attrs = attrs
+def test_a_design_breaking_a_grid_limit_is_infeasible_to_optuna_and_the_table():
+    import optuna
 
-    assert opt._constraints(Trial({"constraints": [0.0, 1.5, -0.1]})) == [0.0, 1.5, -0.1]
-    assert all(math.isinf(c) for c in opt._constraints(Trial({})))
+    study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=0))
+    ranges = opt.parse_ranges(load_scenario(SCRIPT).config_class, ["pv_kw=0:40:20"])
+    for npc_eur, violation_h in ((1.0, 2.0), (2.0, 0.0)):  # the cheaper one leaves the band
+        trial = study.ask({"pv_kw": FloatDistribution(0, 40, step=20)})
+        limits = {"voltage_violation_h": violation_h, "overload_h": 0.0}
+        result = {"kpis": {"npc_eur": npc_eur}, "wall_s": 1.0, "status": "completed"}
+        opt._tell(study, trial, {**result, "constraints": {**limits, "energy_not_served_mwh": -1}},
+                  ["npc_eur"])  # fmt: skip
+    assert study.best_trial.number == 1  # optuna ranks the feasible one first
+    table = trial_table(study, ranges, ["npc_eur"])
+    assert table["feasible"].tolist() == [False, True]
+    assert best(table, ["npc_eur"])["npc_eur"].item() == 2.0
 
 
 @pytest.mark.parametrize(
