@@ -55,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_run_options(run)
     _add_sweep_parser(sub)
+    _add_optimize_parser(sub)
     rep = sub.add_parser("report", help="KPIs (kpis.json, kpis.csv) and report.html of a run")
     rep.add_argument("folder", type=Path, help="a run's results folder")
     _add_kpi_options(rep)
@@ -253,6 +254,79 @@ def _sweep(args: argparse.Namespace) -> int:
     return EXIT_FAILED if len(failed) else EXIT_OK
 
 
+def _add_optimize_parser(sub: Any) -> None:
+    opt = sub.add_parser(
+        "optimize", help="search Config values for the lowest-cost design (optuna, on Dask)"
+    )
+    opt.add_argument("scenario", help="built-in scenario name or path to a .py file")
+    opt.add_argument(
+        "--range",
+        dest="ranges",
+        action="append",
+        default=[],
+        metavar="KEY=LOW:HIGH[:STEP]",
+        help="a numeric Config field to search (repeatable)",
+    )
+    opt.add_argument(
+        "--objective",
+        dest="objectives",
+        action="append",
+        default=[],
+        metavar="KPI",
+        help="economics KPI to minimise (repeatable; default npc_eur; two: a Pareto front)",
+    )
+    opt.add_argument("--trials", type=int, default=30, help="trials of the study (default 30)")
+    opt.add_argument("--workers", type=int, help="local workers (default: cores; 0: no Dask)")
+    opt.add_argument("--scheduler", help="a running Dask scheduler, e.g. tcp://host:8786")
+    opt.add_argument("--out", type=Path, help="study folder; an existing one is continued")
+    opt.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a Config field in every run (repeatable)",
+    )
+    opt.add_argument(
+        "--periods", default="run", help="'run' (the Config's period) or 'seasons:DAYS'"
+    )
+    opt.add_argument("--costs", default="", help="CSV/JSON file of cost inputs (economics)")
+    opt.add_argument(
+        "--max-ens-mwh", type=float, default=0.0, help="energy not served a design may have"
+    )
+    opt.add_argument("--seed", type=int, default=0, help="seed of the sampler")
+
+
+def _optimize(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from cosim.kpis import Settings
+    from cosim.optimize import optimize
+    from cosim.optimize_report import BEST_CSV
+
+    out = optimize(
+        args.scenario,
+        args.ranges,
+        args.objectives,
+        args.trials,
+        args.workers,
+        args.scheduler,
+        args.out,
+        args.overrides,
+        args.periods,
+        Settings(costs=args.costs),
+        args.max_ens_mwh,
+        args.seed,
+    )
+    best = pd.read_csv(out / BEST_CSV)
+    if best.empty:
+        print(f"cosim: no feasible design in {out}", file=sys.stderr)
+        return EXIT_FAILED
+    print(best.drop(columns=["cached", "error", "state", "feasible"]).to_string(index=False))
+    print(f"trials: {out / 'summary.csv'}\nreport: {out / 'report.html'}")
+    return EXIT_OK
+
+
 def _list() -> int:
     from cosim.scenario import builtin_names, load_scenario
 
@@ -328,6 +402,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "config": lambda: _config(args.scenario),
         "run": lambda: _run(args.scenario, args),
         "sweep": lambda: _sweep(args),
+        "optimize": lambda: _optimize(args),
         "validate": lambda: _validate(args),
         "report": lambda: _report(args),
         "compare": lambda: _compare(args),

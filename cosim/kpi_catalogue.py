@@ -88,6 +88,26 @@ demand_charge_eur [EUR] Peak import power times {demand_charge_eur_per_mw} EUR/M
 chp_fuel_co2_kg [kg] CO2 of the fuel burnt by CHP units and backup boilers.
 grid_co2_kg [kg] CO2 of the imported energy.
 co2_kg [kg] CO2 of the imported energy and of CHP and boiler fuel.
+## economics
+year_scale [-] Factor that scales the {duration_h} h simulated to a year of 8760 h: every
+    annual flow below is the run's times this factor (peak powers are not scaled).
+capital_eur [EUR] Initial capital cost of the PV, battery and CHP capacity installed.
+battery_life_years [a] Battery life: the shorter of the calendar life and the cycle life over
+    the annual full-equivalent cycles.
+replacement_eur [EUR] Present value of the replacements within the {project_years} years.
+salvage_eur [EUR] Present value of the remaining life at the project's end (HOMER's linear
+    salvage value, on the replacement cost).
+om_eur_per_year [EUR/a] Fixed operation and maintenance cost per year.
+fuel_eur_per_year [EUR/a] CHP and boiler fuel cost per year.
+grid_eur_per_year [EUR/a] Grid energy cost (net billing) and demand charge per year.
+npc_eur [EUR] Net present cost over {project_years} years at a real discount rate of
+    {real_discount_percent} %: capital, replacements, O&M, fuel and grid costs, less salvage.
+annualized_cost_eur [EUR/a] Net present cost times the capital recovery factor.
+lcoe_eur_per_mwh [EUR/MWh] Levelized cost of energy: annualized cost over the electricity served
+    to loads and EVs plus export.
+payback_years [a] Simple payback: capital over the yearly saving against buying all electricity
+    from the grid and heat from a gas boiler (inf: no saving).
+co2_project_kg [kg] CO2 of the imported energy and of fuel over the {project_years} years.
 """
 """Every KPI ``compute`` may return, in order, by group: ``name [unit] definition``, where
 ``{field}`` is filled from the Settings and the run; an indented line continues a definition."""

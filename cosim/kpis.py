@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cosim import economics
 from cosim.balance import balance_of, grid_sum, unit_sum
 from cosim.errors import ConfigError
 from cosim.kpi_catalogue import CATALOGUE
@@ -103,6 +104,9 @@ class Settings:
     limit_tolerance_percent : float
         A step's import counts as over a controller's import limit when above it by more than
         this [%]. Default 1: room for the error of the controller's loss estimate.
+    costs : str
+        CSV or JSON file of cost and finance inputs over the defaults of
+        :class:`cosim.economics.Costs` (KPI group ``economics``); "": the defaults.
     """
 
     v_min_pu: float = 0.9
@@ -115,10 +119,16 @@ class Settings:
     fuel_co2_kg_per_mwh: float = 201.6
     grid_forming: tuple[str, ...] = ()
     limit_tolerance_percent: float = 1.0
+    costs: str = ""
 
     def __post_init__(self) -> None:
+        economics.read_costs(self.costs)  # a ConfigError now, not after the other KPIs
         for name, value in asdict(self).items():
-            if isinstance(value, str) and Path(value).suffix.lower() not in SUFFIXES:
+            if (
+                isinstance(value, str)
+                and name != "costs"
+                and Path(value).suffix.lower() not in SUFFIXES
+            ):
                 raise ConfigError(
                     f"{name}={value!r} must be a number or a {'/'.join(SUFFIXES)} file"
                 )
@@ -205,13 +215,30 @@ def compute(folder: str | Path, settings: Settings = DEFAULT_SETTINGS) -> list[K
     A failed run's KPIs cover the steps it finished (KPI ``partial`` is 1).
     """
     run = _Run(folder, settings)
-    kpis = [
+    kpis = _physical(run)
+    kpis += _economics(run, {k.name: k.value for k in kpis})
+    order = {name: i for i, name in enumerate(CATALOGUE)}
+    return sorted(kpis, key=lambda k: order[k.name])
+
+
+def design_inputs(
+    folder: str | Path, settings: Settings = DEFAULT_SETTINGS
+) -> tuple[list[Kpi], economics.Flows | None, dict[str, float] | None]:
+    """A run as a design: its KPIs but economics, its :class:`~cosim.economics.Flows` and its
+    installed capacity (None where the run lacks what they need), for several periods."""
+    run = _Run(folder, settings)
+    kpis = _physical(run)
+    found = {k.name: k.value for k in kpis}
+    return kpis, economics.period_flows(run, found), economics.capacities(run)
+
+
+def _physical(run: _Run) -> list[Kpi]:
+    """Every KPI group but economics."""
+    return [
         k
         for group in (_run_kpis, _energy, _grid, _units, _control, _resilience, _money)
         for k in group(run)
     ]
-    order = {name: i for i, name in enumerate(CATALOGUE)}
-    return sorted(kpis, key=lambda k: order[k.name])
 
 
 def _run_kpis(r: _Run) -> list[Kpi]:
@@ -476,6 +503,22 @@ def _fuel_co2_kg(r: _Run) -> float | None:
         return r.mwh(co2)  # kg/h x h
     fuel = r.cols("CHP", "p_fuel_mw")
     return None if fuel.empty else r.mwh(fuel) * r.settings.fuel_co2_kg_per_mwh
+
+
+def _economics(r: _Run, found: dict[str, float]) -> list[Kpi]:
+    """NPC, LCOE, payback and project CO2 of the run's design, its period scaled to a year."""
+    period, capacity = economics.period_flows(r, found), economics.capacities(r)
+    if period is None or capacity is None or period.duration_h <= 0:
+        return []
+    costs = economics.read_costs(r.settings.costs)
+    year = economics.to_year([(period, economics.HOURS_PER_YEAR)])
+    values = economics.evaluate(year, capacity, costs, r.settings.demand_charge_eur_per_mw)
+    fmt = economics.definitions(costs)
+    scale = economics.HOURS_PER_YEAR / period.duration_h
+    return [
+        r.kpi("year_scale", scale, duration_h=f"{period.duration_h:g}"),
+        *(r.kpi(name, value, **fmt) for name, value in values.items()),
+    ]
 
 
 def headline(kpis: list[Kpi]) -> list[Kpi]:

@@ -172,11 +172,11 @@ def _figures(
             continue
         if fig is not None:
             title, _, text = caption.partition("|")
-            out.append((title, text, _png_base64(fig)))
+            out.append((title, text, png_base64(fig)))
     return out
 
 
-def _png_base64(fig: Figure) -> str:
+def png_base64(fig: Figure) -> str:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=DPI, facecolor="white")
     return base64.b64encode(buffer.getvalue()).decode("ascii")

@@ -231,7 +231,9 @@ def _run(
     t0 = time.perf_counter()
     try:
         built = _build(world, scenario, cfg, out_dir, progress, flush_s)
-        record.update(notes=built.notes, kinds=built.kinds, coupled=built.coupled)
+        record.update(
+            notes=built.notes, kinds=built.kinds, coupled=built.coupled, installed=built.installed
+        )
     except Interrupted:
         stop.closing()
         reap(world)

@@ -28,6 +28,7 @@ import mosaik
 
 from cosim import coupling, manifest
 from cosim.config import RunConfig
+from cosim.economics import CAPACITY_KEYS
 from cosim.errors import ConfigError, unknown
 from cosim.imports import FILE_MODULE_PREFIX, load_file
 
@@ -145,6 +146,9 @@ class Builder:
         """What the scenario built, ``label: text``; kept in the manifest, shown in the summary."""
         self.kinds: dict[str, str] = {}
         """Declared kinds of grid elements by full id (:meth:`declare`); kept in the manifest."""
+        self.coupled: list[dict[str, Any]] = []  # what the manifest records of b.couple
+        self.installed: dict[str, float] = {}
+        """Installed capacity for the economics KPIs (:meth:`install`); kept in the manifest."""
 
     def declare(self, entities: Any, kind: str) -> None:
         """Count grid elements that no unit simulator drives (e.g. a SimBench grid's own
@@ -157,7 +161,6 @@ class Builder:
     def note(self, label: str, text: str) -> None:
         """Say what was built (e.g. how many units of each kind), for the manifest and summary."""
         self.notes[label] = text
-        self.coupled: list[dict[str, Any]] = []  # what the manifest records of b.couple
 
     @property
     def start_iso(self) -> str:
@@ -168,6 +171,16 @@ class Builder:
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=CET)
         return moment.isoformat()
+
+    def install(self, **capacity: float) -> None:
+        """Declare installed capacity for the economics KPIs (``cosim.economics``), summed over
+        calls: ``pv_mw`` (DC peak), ``battery_mwh`` (usable), ``chp_mw`` (electrical)."""
+        for key, value in capacity.items():
+            if key not in CAPACITY_KEYS.values():
+                raise unknown("installed capacity", key, list(CAPACITY_KEYS.values()))
+            if not value >= 0:
+                raise ConfigError(f"installed {key}={value!r} must be >= 0")
+            self.installed[key] = self.installed.get(key, 0.0) + float(value)
 
     def start(self, sim_name: str, **params: Any) -> Any:
         """Start one of cosim's simulators by its mosaik name (``Grid``, ``Profiles``...).

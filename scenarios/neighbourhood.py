@@ -290,6 +290,11 @@ def build(b: Builder, cfg: Config) -> None:
     )
     chp_grid = b.attach(grid_sim, chp, "sgen", [buses[h] for h in where.chp])
 
+    b.install(
+        pv_mw=len(pv) * cfg.pv_p_peak_mw,
+        battery_mwh=len(battery) * cfg.battery_e_mwh,
+        chp_mw=len(chp) * cfg.chp_p_el_mw,
+    )
     _record(b, grid, pv, battery, ev, chp, flex, [*pv_grid, *ev_grid, *battery_grid, *chp_grid])
     if cfg.controller:
         units = {"pv": pv, "battery": battery, "ev": ev, "chp": chp, "flex": flex}
