@@ -124,11 +124,9 @@ class Settings:
     def __post_init__(self) -> None:
         economics.read_costs(self.costs)  # a ConfigError now, not after the other KPIs
         for name, value in asdict(self).items():
-            if (
-                isinstance(value, str)
-                and name != "costs"
-                and Path(value).suffix.lower() not in SUFFIXES
-            ):
+            if name == "costs":  # checked by read_costs above
+                continue
+            if isinstance(value, str) and Path(value).suffix.lower() not in SUFFIXES:
                 raise ConfigError(
                     f"{name}={value!r} must be a number or a {'/'.join(SUFFIXES)} file"
                 )
