@@ -83,7 +83,7 @@ def _local_cluster(workers: int) -> Any:
     bounded by ``START_TIMEOUT_S``; tried ``START_TRIES`` times, then a :class:`CosimError`.
 
     Its scheduler and workers speak TLS with a key and certificate made for this cluster and
-    held in memory only (``Security.temporary()``): they accept only peers that hold them, i.e.
+    held in memory (``Security.temporary()``): they accept only peers that hold them, i.e.
     this process's Client and the cluster's own workers, so another local user or process
     cannot connect and run code on the workers."""
     from distributed import LocalCluster
@@ -101,7 +101,7 @@ def _local_cluster(workers: int) -> Any:
                 processes=True,
                 host="127.0.0.1",
                 protocol="tls://",
-                security=Security.temporary(),  # a new key pair per cluster, never saved
+                security=Security.temporary(),  # a new key pair per cluster, in memory
                 dashboard_address="127.0.0.1:0",  # its HTTP server: loopback, a free port
                 death_timeout=START_TIMEOUT_S,  # to each nanny: bounds its worker's start
             )
