@@ -307,9 +307,10 @@ def _write_profiles(net: Any, path: Path) -> dict[str, Any]:
             narrow = values.astype(np.float32)
             exact = np.array_equal(narrow.astype(np.float64), values, equal_nan=True)
             arrays[f"{group}/{name}"] = pa.array(narrow if exact else values)
-    merged = merge_dataframes([frames["powerplants"], frames["renewables"]])
+    given = [frames[g] for g in PROFILE_GROUPS["sgen"] if g in frames]
+    merged = merge_dataframes(given) if given else pd.DataFrame({TIME_COLUMN: []})
     for name in merged.columns.drop(TIME_COLUMN):  # our lookup order gives simbench's values
-        group = next(g for g in PROFILE_GROUPS["sgen"] if name in groups[g])
+        group = next(g for g in PROFILE_GROUPS["sgen"] if name in groups.get(g, ()))
         ours = arrays[f"{group}/{name}"].to_numpy(zero_copy_only=False).astype(np.float64)
         if not np.array_equal(ours, merged[name].to_numpy(np.float64), equal_nan=True):
             raise ValueError(f"SimBench profile {name!r} differs between its groups")
