@@ -76,9 +76,21 @@ def simbench_net(code: str, profiles: bool = True) -> Any:
     ``profiles=False`` leaves out ``net.profiles`` (the whole year of relative profiles as
     pandas frames): a grid needs none; read rows with :class:`ProfileStore` instead.
     """
+    folder, manifest = _entry(code)
+    store = ProfileStore(folder / PROFILES_FILE, manifest) if profiles else None
+    return _net(folder, manifest, store)
+
+
+def net_and_profiles(code: str) -> tuple[Any, ProfileStore]:
+    """The net ``code`` without ``net.profiles`` and its memory-mapped profiles."""
+    folder, manifest = _entry(code)
+    return _net(folder, manifest, None), ProfileStore(folder / PROFILES_FILE, manifest)
+
+
+def _net(folder: Path, manifest: dict[str, Any], store: ProfileStore | None) -> Any:
+    """The net of a cache entry; ``net.profiles`` as frames from ``store`` unless None."""
     from pandapower.auxiliary import pandapowerNet
 
-    folder, manifest = _entry(code)
     items: dict[str, Any] = {}
     for key, kind, value in manifest["items"]:
         if kind == "table":
@@ -86,8 +98,8 @@ def simbench_net(code: str, profiles: bool = True) -> Any:
         elif kind == "empty":
             items[key] = _empty_table(value)
         elif kind == "profiles":
-            if profiles:
-                items[key] = ProfileStore(folder / PROFILES_FILE, manifest).frames()
+            if store is not None:
+                items[key] = store.frames()
         else:
             items[key] = value
     return pandapowerNet(items)

@@ -26,6 +26,7 @@ import pandas as pd
 
 from cosim.errors import ConfigError, SimulationError
 from simulators.simbench_nets import check_code
+from simulators.simbench_nets import simbench_net as simbench_net  # re-exported
 from simulators.timeseries import T_COLUMN, numeric, read_frame, show, time_step
 
 SIMBENCH_STEP_S = 900

@@ -19,7 +19,7 @@ import pandas as pd
 
 from cosim.errors import ConfigError
 from simulators.profiles.model import SIMBENCH_STEP_S, Column, Table
-from simulators.simbench_nets import ProfileStore, profile_store, simbench_net
+from simulators.simbench_nets import net_and_profiles
 
 ELEMENT_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("load", "p_mw", "_pload"),
@@ -43,8 +43,7 @@ class SimbenchTable(Table):
     """
 
     def __init__(self, code: str) -> None:
-        net = simbench_net(code, profiles=False)
-        self.store: ProfileStore = profile_store(code)
+        net, self.store = net_and_profiles(code)
         self.step_s = SIMBENCH_STEP_S
         columns: list[Column] = []
         sources: list[str | None] = []  # store column, None: a constant 1 (no profile)
