@@ -310,8 +310,10 @@ def _write_profiles(net: Any, path: Path) -> dict[str, Any]:
         range_index[group] = isinstance(frame.index, pd.RangeIndex)
         if not frame.index.equals(pd.RangeIndex(len(frame))):
             raise ValueError(f"SimBench profiles {group!r}: index is not 0, 1, 2...")
-        if len(frame) == n_rows and TIME_COLUMN not in arrays:
-            arrays[TIME_COLUMN] = pa.array(frame[TIME_COLUMN].to_numpy(dtype=str))
+        if len(frame) == n_rows:  # one time column for all: they must agree
+            time = pa.array(frame[TIME_COLUMN].to_numpy(dtype=str))
+            if not arrays.setdefault(TIME_COLUMN, time).equals(time):
+                raise ValueError(f"SimBench profiles {group!r}: its time column differs")
         groups[group] = [str(c) for c in frame.columns[1:]]
         for name in groups[group]:
             values = np.full(n_rows, np.nan)
