@@ -66,8 +66,8 @@ def anchor_run(
     with ``(entity, attr)`` columns (see ``cosim.reference.run_pandapower_timeseries``).
     """
     from cosim.reference import run_pandapower_timeseries
-    from simulators.profiles.model import simbench_profiles
+    from simulators.profiles.simbench import simbench_table
     from simulators.simbench_nets import simbench_net
 
-    net = simbench_net(grid)
-    return run_pandapower_timeseries(net, simbench_profiles(net), steps, STEP_S, logged=logged)
+    net = simbench_net(grid, profiles=False)
+    return run_pandapower_timeseries(net, simbench_table(grid), steps, STEP_S, logged=logged)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from cosim.errors import ConfigError, SimulationError
-from simulators.profiles.model import ProfileTable, check_against_net, entity_id
+from simulators.profiles.model import Table, check_against_net, entity_id
 
 LOGGED: tuple[tuple[str, str, str], ...] = (
     ("res_bus", "vm_pu", "bus"),
@@ -29,7 +29,7 @@ LOGGED: tuple[tuple[str, str, str], ...] = (
 
 def run_pandapower_timeseries(
     net: Any,
-    table: ProfileTable,
+    table: Table,
     steps: int,
     step_s: int,
     *,
@@ -71,7 +71,7 @@ def run_pandapower_timeseries(
     ----------
     net : pandapowerNet
         The grid; not modified. It must have no pandapower controllers of its own.
-    table : ProfileTable
+    table : Table
         Absolute set points [MW, Mvar] in pandapower's signs.
     steps : int
         Number of power flows, >= 1.

@@ -46,6 +46,8 @@ def compare(grid: str, steps: int, processes: bool = False, start: str | None = 
 
     from cosim.reference import run_pandapower_timeseries
     from simulators.profiles import model
+    from simulators.profiles.simbench import simbench_table
+    from simulators.simbench_nets import simbench_net
 
     start = start or DEFAULT_START
     if grid not in simbench.collect_all_simbench_codes():
@@ -68,8 +70,10 @@ def compare(grid: str, steps: int, processes: bool = False, start: str | None = 
     ours.columns = pd.MultiIndex.from_tuples(
         [(str(col[0]).split(".", 1)[1], col[1]) for col in ours.columns]
     )
-    net = simbench.get_simbench_net(grid)
-    table = model.simbench_profiles(net)
+    # the same net and profile values the co-simulation read (from the SimBench cache, whose
+    # values equal simbench.get_simbench_net's and get_absolute_values' bit for bit)
+    net = simbench_net(grid, profiles=False)
+    table = simbench_table(grid)
     reference = run_pandapower_timeseries(net, table, steps, STEP_S, offset_s=offset_s, wraps=True)
     diffs: dict[str, float] = {}
     counts: dict[str, int] = {}

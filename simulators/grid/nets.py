@@ -46,7 +46,7 @@ def load_net(source: str) -> pandapowerNet:
         except (TypeError, ValueError, KeyError) as exc:
             raise ConfigError(f"grid={source!r}: pandapower.networks.{name} failed: {exc}") from exc
     if text in simbench_nets.codes():
-        return simbench_nets.simbench_net(text)
+        return simbench_nets.simbench_net(text, profiles=False)
     raise ConfigError(f"grid={source!r} is not a grid; {_FORMS}")
 
 

@@ -25,7 +25,8 @@ import numpy as np
 import pandas as pd
 
 from cosim.errors import ConfigError, SimulationError
-from simulators.simbench_nets import check_code, simbench_net
+from simulators.simbench_nets import check_code
+from simulators.simbench_nets import simbench_net as simbench_net  # re-exported
 from simulators.timeseries import T_COLUMN, numeric, read_frame, show, time_step
 
 SIMBENCH_STEP_S = 900
@@ -61,9 +62,79 @@ def entity_id(element: str, index: int) -> str:
     return f"{element}_{index}"
 
 
+class Table:
+    """Time series for grid elements: row k applies from t_s = k * step_s (held until the next
+    row). Subclasses give ``columns`` (element, pandapower index, attr), ``step_s`` [s],
+    ``n_rows`` and ``_take(rows)``, the values of those rows."""
+
+    columns: tuple[Column, ...]
+    step_s: int
+
+    @property
+    def n_rows(self) -> int:
+        raise NotImplementedError
+
+    def _take(self, rows: np.ndarray) -> np.ndarray:
+        """The values of ``rows`` (in range), shape (len(rows), n_columns)."""
+        raise NotImplementedError
+
+    @property
+    def duration_s(self) -> int:
+        """Time covered: the last row holds until ``n_rows * step_s`` [s] (exclusive)."""
+        return self.n_rows * self.step_s
+
+    def rows_at(self, t_s: np.ndarray) -> np.ndarray:
+        """The rows that apply at the times ``t_s`` [s] (zero-order hold), shape (len(t_s), n)."""
+        t_s = np.asarray(t_s, dtype=np.int64)
+        if t_s.size and (t_s.min() < 0 or t_s.max() >= self.duration_s):
+            raise self._outside(int(t_s.min()) if t_s.min() < 0 else int(t_s.max()))
+        return self._take(t_s // self.step_s)
+
+    def row_at(self, t_s: int) -> np.ndarray:
+        """The row that applies at ``t_s`` [s] (zero-order hold), shape (n,)."""
+        if not 0 <= t_s < self.duration_s:
+            raise self._outside(t_s)
+        return self._take(np.array([t_s // self.step_s]))[0]
+
+    def _outside(self, t_s: int) -> SimulationError:
+        return SimulationError(
+            f"t_s={t_s} is outside the profile table, which covers t_s 0..{self.duration_s - 1}"
+            f" ({self.n_rows} rows x {self.step_s} s)"
+        )
+
+    def check_covers(self, steps: int, step_s: int, offset_s: int = 0) -> None:
+        """Raise ConfigError if a run of ``steps`` x ``step_s`` [s] from table time ``offset_s``
+        [s] lasts longer than the table."""
+        if steps < 0 or step_s <= 0:
+            raise ConfigError(f"steps={steps} must be >= 0 and step_s={step_s} > 0")
+        if offset_s + steps * step_s > self.duration_s:
+            after = f" from {offset_s} s into the table" if offset_s else ""
+            raise ConfigError(
+                f"a run of steps={steps} x step_s={step_s} s = {steps * step_s} s{after} "
+                f"outruns the profile table: {self.n_rows} rows x {self.step_s} s "
+                f"= {self.duration_s} s"
+            )
+
+    def groups(self) -> dict[tuple[str, str], tuple[list[int], list[int]]]:
+        """Columns grouped by (element, attr): the element indices and their column positions."""
+        out: dict[tuple[str, str], tuple[list[int], list[int]]] = {}
+        for pos, (element, index, attr) in enumerate(self.columns):
+            indices, positions = out.setdefault((element, attr), ([], []))
+            indices.append(index)
+            positions.append(pos)
+        return out
+
+    def entity_attrs(self) -> dict[str, dict[str, int]]:
+        """For every entity id, its attrs and their column positions."""
+        out: dict[str, dict[str, int]] = {}
+        for pos, (element, index, attr) in enumerate(self.columns):
+            out.setdefault(entity_id(element, index), {})[attr] = pos
+        return out
+
+
 @dataclass(frozen=True, eq=False)
-class ProfileTable:
-    """Time series for grid elements: row k applies from t_s = k * step_s (held until the next row).
+class ProfileTable(Table):
+    """A profile table held in memory: row k applies from t_s = k * step_s until the next.
 
     Parameters
     ----------
@@ -115,58 +186,14 @@ class ProfileTable:
         """Number of rows."""
         return int(self.values.shape[0])
 
-    @property
-    def duration_s(self) -> int:
-        """Time covered: the last row holds until ``n_rows * step_s`` [s] (exclusive)."""
-        return self.n_rows * self.step_s
-
-    def rows_at(self, t_s: np.ndarray) -> np.ndarray:
-        """The rows that apply at the times ``t_s`` [s] (zero-order hold), shape (len(t_s), n)."""
-        t_s = np.asarray(t_s, dtype=np.int64)
-        if t_s.size and (t_s.min() < 0 or t_s.max() >= self.duration_s):
-            raise self._outside(int(t_s.min()) if t_s.min() < 0 else int(t_s.max()))
-        return self.values[t_s // self.step_s]
+    def _take(self, rows: np.ndarray) -> np.ndarray:
+        return self.values[rows]
 
     def row_at(self, t_s: int) -> np.ndarray:
         """The row that applies at ``t_s`` [s] (zero-order hold): a read-only view, shape (n,)."""
         if not 0 <= t_s < self.duration_s:
             raise self._outside(t_s)
         return self.values[t_s // self.step_s]
-
-    def _outside(self, t_s: int) -> SimulationError:
-        return SimulationError(
-            f"t_s={t_s} is outside the profile table, which covers t_s 0..{self.duration_s - 1}"
-            f" ({self.n_rows} rows x {self.step_s} s)"
-        )
-
-    def check_covers(self, steps: int, step_s: int, offset_s: int = 0) -> None:
-        """Raise ConfigError if a run of ``steps`` x ``step_s`` [s] from table time ``offset_s``
-        [s] lasts longer than the table."""
-        if steps < 0 or step_s <= 0:
-            raise ConfigError(f"steps={steps} must be >= 0 and step_s={step_s} > 0")
-        if offset_s + steps * step_s > self.duration_s:
-            after = f" from {offset_s} s into the table" if offset_s else ""
-            raise ConfigError(
-                f"a run of steps={steps} x step_s={step_s} s = {steps * step_s} s{after} "
-                f"outruns the profile table: {self.n_rows} rows x {self.step_s} s "
-                f"= {self.duration_s} s"
-            )
-
-    def groups(self) -> dict[tuple[str, str], tuple[list[int], list[int]]]:
-        """Columns grouped by (element, attr): the element indices and their column positions."""
-        out: dict[tuple[str, str], tuple[list[int], list[int]]] = {}
-        for pos, (element, index, attr) in enumerate(self.columns):
-            indices, positions = out.setdefault((element, attr), ([], []))
-            indices.append(index)
-            positions.append(pos)
-        return out
-
-    def entity_attrs(self) -> dict[str, dict[str, int]]:
-        """For every entity id, its attrs and their column positions."""
-        out: dict[str, dict[str, int]] = {}
-        for pos, (element, index, attr) in enumerate(self.columns):
-            out.setdefault(entity_id(element, index), {})[attr] = pos
-        return out
 
 
 def offset_s(start: datetime, origin: datetime, typical_year: bool = False) -> int:
@@ -200,7 +227,7 @@ def offset_s(start: datetime, origin: datetime, typical_year: bool = False) -> i
     return int(seconds)
 
 
-def check_against_net(table: ProfileTable, net: Any) -> None:
+def check_against_net(table: Table, net: Any) -> None:
     """Raise ConfigError listing the columns whose element does not exist in ``net``."""
     problems = []
     for element, index, attr in table.columns:
@@ -256,7 +283,7 @@ def simbench_profiles(net: Any) -> ProfileTable:
 
 def load_profiles(
     source: str | Path, step_s: int | None = None, default_step_s: int | None = None
-) -> ProfileTable:
+) -> Table:
     """The table of ``source``: ``"simbench:<CODE>"`` or a CSV/Parquet file path.
 
     A file without a ``t_s`` column has rows ``step_s`` apart, else ``default_step_s``.
@@ -268,9 +295,11 @@ def load_profiles(
                 f"profile_step_s={step_s!r}: SimBench profiles have "
                 f"{SIMBENCH_STEP_S} s rows; leave it unset"
             )
+        from simulators.profiles.simbench import simbench_table
+
         code = text[len(SIMBENCH_PREFIX) :]
         check_code(code, field="source")
-        return simbench_profiles(simbench_net(code))
+        return simbench_table(code)
     return read_profile_file(source, step_s, default_step_s)
 
 

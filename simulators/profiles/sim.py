@@ -93,7 +93,7 @@ class ProfilesSim(mosaik_api_v3.Simulator):
         self.start = datetime.fromisoformat(DEFAULT_START)
         self.offset_s = 0  # table time at t_s = 0 [s]
         self.wraps = False  # a typical year: after its last row comes its first
-        self.table: model.ProfileTable | None = None
+        self.table: model.Table | None = None
         self._positions: dict[str, dict[str, int]] = {}  # eid -> attr -> column position
         self._row: list[float] | None = None
 
@@ -223,7 +223,7 @@ def _kind(eid: str) -> str:
     return "Signal" if eid.rsplit("_", 1)[0] in model.SIGNAL_ATTRS else "Element"
 
 
-def _load(source: object, profile_step_s: int | None, step_s: int) -> model.ProfileTable:
+def _load(source: object, profile_step_s: int | None, step_s: int) -> model.Table:
     if not isinstance(source, str) or not source:
         raise ConfigError(f"source={source!r} must be 'simbench:<CODE>' or a file path")
     return model.load_profiles(source, profile_step_s, default_step_s=step_s)
