@@ -21,6 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cosim.errors import ConfigError
 from cosim.synchronism import SyncLimits, in_sync, limits_for
 from simulators.grid.model import GridModel
 from simulators.simbench_nets import simbench_net
@@ -269,3 +270,15 @@ def test_a_forming_chp_holds_its_island_between_minimum_load_and_full_load(
     model.net.load["scaling"] = 0.05
     assert model.solve() and not model.islanded
     assert model.result("sgen", "tripped")[list(model.net.sgen.index).index(chp)]
+
+
+def test_bad_forming_parameters_are_named(net: pp.pandapowerNet) -> None:
+    model, _ = _feeder(net)
+    with pytest.raises(ConfigError, match=r"droop_frac=0 must be in \(0, 1\]"):
+        model.add_element("storage", BUS_B, grid_forming=True, droop_frac=0)
+    with pytest.raises(ConfigError, match=r"sn_mva=-0.01 must be > 0"):
+        model.add_element("storage", BUS_B, grid_forming=True, sn_mva=-0.01)
+    with pytest.raises(ConfigError, match="switch=999 is not a switch"):
+        model.add_relay(999)
+    with pytest.raises(ConfigError, match="s_rated_mva=-1"):
+        limits_for(-1)

@@ -172,6 +172,8 @@ class GridModel:
             raise ConfigError(f"grid_forming=True needs a storage or sgen, not a {element}")
         if not 0 < droop_frac <= 1:
             raise ConfigError(f"droop_frac={droop_frac!r} must be in (0, 1] (0.05: 5 % droop)")
+        if "sn_mva" in values and not values["sn_mva"] > 0:
+            raise ConfigError(f"sn_mva={values['sn_mva']!r} must be > 0 [MVA]")
         buses = self._net.bus.index
         if not isinstance(bus, int | np.integer) or bus not in buses:
             raise ConfigError(
