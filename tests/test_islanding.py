@@ -271,5 +271,5 @@ def test_after_a_collapse_the_controller_sheds_until_a_black_start_fits() -> Non
 
 
 def test_synchronisation_limits_must_be_positive() -> None:
-    with pytest.raises(ConfigError, match="sync_df_hz=0.0 must be > 0"):
+    with pytest.raises(ConfigError, match=r"sync_df_hz=0\.0 must be > 0"):
         _islanding(sync_df_hz=0.0)
