@@ -282,3 +282,19 @@ def test_bad_forming_parameters_are_named(net: pp.pandapowerNet) -> None:
         model.add_relay(999)
     with pytest.raises(ConfigError, match="s_rated_mva=-1"):
         limits_for(-1)
+
+
+def test_a_tripped_unit_books_its_own_set_power_back(net: pp.pandapowerNet) -> None:
+    """The battery reported 2 kW of its own discharge for the step its island collapsed; the
+    grid shows it gave nothing, and hands the 2 kW back to be booked next step."""
+    model, (a,) = _feeder(net)
+    _available(model, a, charge_mw=0.06, discharge_mw=0.005)
+    model.set_values("storage", "p_mw", np.array([a]), np.array([-0.002]))  # its own discharge
+    _lose_mains(model)
+    assert model.result("storage", "tripped")[a] and not model.islanded
+    assert model.result("storage", "p_mw")[a] == 0.0
+    assert model.result("storage", "p_slack_mw")[a] == pytest.approx(0.002, abs=1e-15)
+    # next step the unit reports that booking: it does not flow (the feeder is dark anyway)
+    model.set_values("storage", "p_mw", np.array([a]), np.array([0.002]))
+    assert model.solve() and model.result("storage", "p_mw")[a] == 0.0
+    assert np.isnan(model.result("storage", "p_slack_mw")[a])

@@ -269,7 +269,7 @@ class GridModel:
         self._dirty |= bool(holders.tripped.any())  # they try a black start next step
         holders.slip(self.dt_s)
         self._converged = True
-        holders.booking = list(holders.holding)
+        holders.close_step(own_mw)
         return True
 
     def _flow(self) -> bool:
@@ -489,7 +489,7 @@ class GridModel:
             return np.where(on, 0.0, np.maximum(demand, 0.0))
         holders = self._holders
         if attr == "p_slack_mw":
-            return holders.per_element(element, holders.extra_mw, holders.holding, np.nan)
+            return holders.p_slack(element)
         column = "p_mw" if attr == "p_mw" else "q_mvar"
         base = table[column].to_numpy() * table["scaling"].to_numpy() * on
         if holders.holding and element in FORMING:  # the reference units' source
