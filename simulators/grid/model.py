@@ -320,7 +320,8 @@ class GridModel:
             return holders.bus_f_hz(self.result("bus", "vm_pu") > 0)
         if element == "bus" and attr == "va_degree":
             va = _take(self._va_degree, *self._rows["bus"])
-            return np.where(self._rows["bus"][1], wrap_degree(va + holders.bus_drift()), 0.0)
+            held = holders.bus_held_now() & self._rows["bus"][1]  # others: pandapower's angle
+            return np.where(held, wrap_degree(va + holders.bus_drift()), va)
         if element == "bus":
             return _take(self._vm_pu, *self._rows["bus"])
         if attr == "tripped":
