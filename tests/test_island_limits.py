@@ -21,6 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cosim.errors import ConfigError
 from cosim.synchronism import SyncLimits, in_sync, limits_for
 from simulators.grid.model import GridModel
 from simulators.simbench_nets import simbench_net
@@ -269,3 +270,31 @@ def test_a_forming_chp_holds_its_island_between_minimum_load_and_full_load(
     model.net.load["scaling"] = 0.05
     assert model.solve() and not model.islanded
     assert model.result("sgen", "tripped")[list(model.net.sgen.index).index(chp)]
+
+
+def test_bad_forming_parameters_are_named(net: pp.pandapowerNet) -> None:
+    model, _ = _feeder(net)
+    with pytest.raises(ConfigError, match=r"droop_frac=0 must be in \(0, 1\]"):
+        model.add_element("storage", BUS_B, grid_forming=True, droop_frac=0)
+    with pytest.raises(ConfigError, match=r"sn_mva=-0.01 must be > 0"):
+        model.add_element("storage", BUS_B, grid_forming=True, sn_mva=-0.01)
+    with pytest.raises(ConfigError, match="switch=999 is not a switch"):
+        model.add_relay(999)
+    with pytest.raises(ConfigError, match="s_rated_mva=-1"):
+        limits_for(-1)
+
+
+def test_a_tripped_unit_books_its_own_set_power_back(net: pp.pandapowerNet) -> None:
+    """The battery reported 2 kW of its own discharge for the step its island collapsed; the
+    grid shows it gave nothing, and hands the 2 kW back to be booked next step."""
+    model, (a,) = _feeder(net)
+    _available(model, a, charge_mw=0.06, discharge_mw=0.005)
+    model.set_values("storage", "p_mw", np.array([a]), np.array([-0.002]))  # its own discharge
+    _lose_mains(model)
+    assert model.result("storage", "tripped")[a] and not model.islanded
+    assert model.result("storage", "p_mw")[a] == 0.0
+    assert model.result("storage", "p_slack_mw")[a] == pytest.approx(0.002, abs=1e-15)
+    # next step the unit reports that booking: it does not flow (the feeder is dark anyway)
+    model.set_values("storage", "p_mw", np.array([a]), np.array([0.002]))
+    assert model.solve() and model.result("storage", "p_mw")[a] == 0.0
+    assert np.isnan(model.result("storage", "p_slack_mw")[a])

@@ -27,6 +27,7 @@ from controllers.base import Measurements
 from controllers.islanding import Islanding
 from cosim import kpis, results, runner
 from cosim.config import make_config
+from cosim.errors import ConfigError
 from cosim.scenario import load_scenario
 from simulators.grid.model import GridModel
 from simulators.simbench_nets import simbench_net
@@ -267,3 +268,8 @@ def test_after_a_collapse_the_controller_sheds_until_a_black_start_fits() -> Non
     assert ctrl.decide(900, seen(0.0, 0.9, 0.0, tripped=True)) == {}
     # at SoC 0.3: (0.3 - 0.2) x 0.1 / 0.25 = 0.04 MW < 0.05 MW: shed "low" (0.02 MW)
     assert ctrl.decide(1800, seen(0.0, 0.3, 0.0, tripped=True)) == {"low": {"in_service": False}}
+
+
+def test_synchronisation_limits_must_be_positive() -> None:
+    with pytest.raises(ConfigError, match=r"sync_df_hz=0\.0 must be > 0"):
+        _islanding(sync_df_hz=0.0)

@@ -95,10 +95,21 @@ class Holders:
         return np.array([float(self.net[e].at[i, "p_mw"]) for e, i, _ in self.units])
 
     def restore_own(self, own_mw: np.ndarray) -> None:
-        """Undo the droop shares written into the columns of non-reference units."""
-        for k in self.holding:
+        """Undo the droop shares written into the columns of non-reference units; a unit
+        tripped in this step gives nothing, not even its own set power."""
+        for k in {*self.holding, *np.flatnonzero(self.tripped).tolist()}:
             element, idx, _ = self.units[k]
-            self.net[element].at[idx, "p_mw"] = own_mw[k]
+            table = self.net[element]
+            table.at[idx, "p_mw"] = 0.0 if self.tripped[k] else own_mw[k]
+            if self.tripped[k]:
+                table.at[idx, "q_mvar"] = 0.0
+
+    def close_step(self, own_mw: np.ndarray) -> None:
+        """What each unit books next step: a holding unit what it gave beyond its own power;
+        a tripped unit its own set power back (it reported it, but gave nothing)."""
+        given_back = [k for k in np.flatnonzero(self.tripped).tolist() if own_mw[k] != 0]
+        self.extra_mw[given_back] = -own_mw[given_back]
+        self.booking = self.holding + given_back
 
     def assign(self, va_before: dict[int, float]) -> None:
         """Act the relays, then give every island without an external grid its forming units
@@ -176,6 +187,10 @@ class Holders:
             self.va_drift[buses] += forming.slip_degree(f_hz, dt_s)
 
     # --- results ----------------------------------------------------------------------------
+
+    def p_slack(self, element: str) -> np.ndarray:
+        """What each unit of ``element`` books next step, element sign; NaN: nothing."""
+        return self.per_element(element, self.extra_mw, self.booking, np.nan)
 
     def bus_held_now(self) -> np.ndarray:
         """Buses in a held island (buses added since the last rebuild: not held)."""

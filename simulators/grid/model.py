@@ -172,6 +172,8 @@ class GridModel:
             raise ConfigError(f"grid_forming=True needs a storage or sgen, not a {element}")
         if not 0 < droop_frac <= 1:
             raise ConfigError(f"droop_frac={droop_frac!r} must be in (0, 1] (0.05: 5 % droop)")
+        if "sn_mva" in values and not values["sn_mva"] > 0:
+            raise ConfigError(f"sn_mva={values['sn_mva']!r} must be > 0 [MVA]")
         buses = self._net.bus.index
         if not isinstance(bus, int | np.integer) or bus not in buses:
             raise ConfigError(
@@ -267,7 +269,7 @@ class GridModel:
         self._dirty |= bool(holders.tripped.any())  # they try a black start next step
         holders.slip(self.dt_s)
         self._converged = True
-        holders.booking = list(holders.holding)
+        holders.close_step(own_mw)
         return True
 
     def _flow(self) -> bool:
@@ -318,7 +320,8 @@ class GridModel:
             return holders.bus_f_hz(self.result("bus", "vm_pu") > 0)
         if element == "bus" and attr == "va_degree":
             va = _take(self._va_degree, *self._rows["bus"])
-            return np.where(self._rows["bus"][1], wrap_degree(va + holders.bus_drift()), 0.0)
+            held = holders.bus_held_now() & self._rows["bus"][1]  # others: pandapower's angle
+            return np.where(held, wrap_degree(va + holders.bus_drift()), va)
         if element == "bus":
             return _take(self._vm_pu, *self._rows["bus"])
         if attr == "tripped":
@@ -487,7 +490,7 @@ class GridModel:
             return np.where(on, 0.0, np.maximum(demand, 0.0))
         holders = self._holders
         if attr == "p_slack_mw":
-            return holders.per_element(element, holders.extra_mw, holders.holding, np.nan)
+            return holders.p_slack(element)
         column = "p_mw" if attr == "p_mw" else "q_mvar"
         base = table[column].to_numpy() * table["scaling"].to_numpy() * on
         if holders.holding and element in FORMING:  # the reference units' source

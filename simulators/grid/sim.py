@@ -4,7 +4,9 @@ One ``Grid`` entity per simulator (its full id is e.g. ``Grid-0.grid``). Its chi
 net's elements, named ``<element>_<pandapower index>`` (``bus_12``, ``line_3``, ``load_7``,
 ``sgen_2``, ``switch_4``, ``trafo_0``, ``ext_grid_0``...), with the pandapower name in
 ``extra_info``. ``Load``, ``Sgen`` and ``Storage`` entities can also be created at a bus after
-the grid, for DERs that a scenario adds.
+the grid, for DERs that a scenario adds (``grid_forming``, ``sn_mva`` and ``droop_frac`` make one
+an island's forming unit). The extra method ``add_relay(switch)`` gives a switch a loss-of-mains
+relay before the run.
 
 Signs are pandapower's per element: load and storage ``p_mw > 0`` consume, sgen, gen and
 ext_grid ``p_mw > 0`` inject (ext_grid: into the net, i.e. import from upstream).
