@@ -105,6 +105,7 @@ class _Lag:
 
     run_kwargs: dict[str, Any]
     worst_s: float = 0.0
+    wall_s: float = 0.0  # from the first step to the end of the last [s]
 
 
 _BEHIND = re.compile(r"too slow for real-time factor .* - ([0-9.eE+-]+)\s*s behind")
@@ -137,6 +138,7 @@ def _paced(rt_factor: float | None, until_s: int) -> Iterator[_Lag]:
         time.sleep(rest_s)
     else:
         lag.worst_s = max(lag.worst_s, -rest_s)
+    lag.wall_s = time.perf_counter() - start
 
 
 def steps_on_disk(out_dir: Path) -> int:
@@ -240,7 +242,9 @@ def run(
         checksums=manifest.checksums(out_dir),
     )
     if rt_factor is not None:
-        record.update(rt_factor=rt_factor, rt_lag_max_s=round(lag.worst_s, 3))
+        record.update(
+            rt_factor=rt_factor, rt_lag_max_s=round(lag.worst_s, 3), rt_wall_s=round(lag.wall_s, 3)
+        )
     manifest.write(out_dir, record)
     return RunOutcome(out_dir, status, steps_done, build_s, run_s, error)
 
