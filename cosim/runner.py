@@ -37,7 +37,7 @@ from cosim.config import RunConfig, as_dict
 from cosim.coupling import DEFAULT_STEP_TIMEOUT_S, SimulatorFailure, Timeouts, guard
 from cosim.errors import ConfigError, CosimError, SimulationError
 from cosim.results import SCHEMA, parts
-from cosim.scenario import Builder, Scenario, sim_config
+from cosim.scenario import Builder, Scenario, aware_start, sim_config
 
 # keep the simulators up after the run: the runner shuts the world down itself, also after a
 # failure, so that every finalize (the recorder's last chunk) runs; older mosaik has no keyword
@@ -181,6 +181,7 @@ def run(
         "config": as_dict(cfg),
         "seed": cfg.seed,
         "start": cfg.start,
+        "start_iso": aware_start(cfg.start),
         "step_s": cfg.step_s,
         "steps": cfg.steps,
         "processes": processes,
