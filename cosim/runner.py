@@ -43,7 +43,7 @@ from cosim.coupling.guard import reap, remote_parts, tracked_of
 from cosim.endings import RESERVE_FILE, FolderLock, Interrupted, StopSignals
 from cosim.errors import ConfigError, CosimError, SimulationError
 from cosim.results import DEFAULT_FLUSH_S, parts, steps_in
-from cosim.scenario import Builder, Scenario, sim_config
+from cosim.scenario import Builder, Scenario, aware_start, sim_config
 
 # keep the simulators up after the run: the runner shuts the world down itself, also after a
 # failure, so that every finalize (the recorder's last chunk) runs; older mosaik has no keyword
@@ -113,6 +113,7 @@ class _Lag:
 
     run_kwargs: dict[str, Any]
     worst_s: float = 0.0
+    wall_s: float = 0.0  # from the first step to the end of the last [s]
 
 
 _BEHIND = re.compile(r"too slow for real-time factor .* - ([0-9.eE+-]+)\s*s behind")
@@ -145,6 +146,7 @@ def _paced(rt_factor: float | None, until_s: int) -> Iterator[_Lag]:
         time.sleep(rest_s)
     else:
         lag.worst_s = max(lag.worst_s, -rest_s)
+    lag.wall_s = time.perf_counter() - start
 
 
 def steps_on_disk(out_dir: Path) -> int:
@@ -191,6 +193,7 @@ def run(
             "config": as_dict(cfg),
             "seed": cfg.seed,
             "start": cfg.start,
+            "start_iso": aware_start(cfg.start),
             "step_s": cfg.step_s,
             "steps": cfg.steps,
             "processes": processes,
@@ -274,7 +277,9 @@ def _run(
     if error is None and logged:
         error = "; ".join(logged)
     if rt_factor is not None:
-        record.update(rt_factor=rt_factor, rt_lag_max_s=round(lag.worst_s, 3))
+        record.update(
+            rt_factor=rt_factor, rt_lag_max_s=round(lag.worst_s, 3), rt_wall_s=round(lag.wall_s, 3)
+        )
     return _close(out_dir, record, error, failure, t1 - t0, time.perf_counter() - t1, stop)
 
 

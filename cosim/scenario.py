@@ -74,6 +74,14 @@ class Scenario:
         self.module.build(builder, cfg)
 
 
+def aware_start(start: str) -> str:
+    """``start`` as ISO 8601 with its UTC offset: CET (UTC+1) when it has none."""
+    moment = datetime.fromisoformat(start)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=CET)
+    return moment.isoformat()
+
+
 def builtin_names() -> list[str]:
     """Names of the built-in scenarios (modules of the ``scenarios`` package)."""
     package = importlib.import_module(BUILTIN_PACKAGE)
@@ -167,10 +175,7 @@ class Builder:
         """The Config's ``start`` as ISO 8601 with its UTC offset; a ``start`` without one is
         CET (UTC+1), as cosim's simulators read it. Give this to a coupled simulator that
         takes a date: one that reads a bare date as UTC would otherwise run 1 h off."""
-        moment = datetime.fromisoformat(self.cfg.start)
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=CET)
-        return moment.isoformat()
+        return aware_start(self.cfg.start)
 
     def install(self, **capacity: float) -> None:
         """Declare installed capacity for the economics KPIs (``cosim.economics``), summed over

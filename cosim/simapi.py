@@ -165,16 +165,25 @@ def model_meta(
     public: bool = True,
     any_inputs: bool = False,
     inputs: Iterable[Attr] = (),
+    outputs: Iterable[Attr] | None = None,
 ) -> dict[str, Any]:
     """The mosaik meta of one model, built from its attribute and parameter declarations.
 
     Besides mosaik's keys, ``schema`` holds each declared :class:`Param` (type, unit,
-    default, description) and each attribute (unit, description, ``input``/``output``
-    from ``inputs``) for ``cosim sims`` and the docs.
+    default, description) and each attribute (unit, description, role) for ``cosim sims`` and
+    the docs. Role: ``input`` for ``inputs``, ``output`` for the others, ``input, output`` for
+    an input that ``outputs`` (default: none of the inputs) holds too.
     """
     attrs = list(attrs)
     params = list(params)
     input_names = {a.name for a in inputs}
+    both = input_names & {a.name for a in (outputs or ())}
+
+    def role(name: str) -> str:
+        if name in both:
+            return "input, output"
+        return "input" if name in input_names else "output"
+
     return {
         "public": public,
         "params": [p.name if isinstance(p, Param) else p for p in params],
@@ -187,7 +196,7 @@ def model_meta(
                     "name": a.name,
                     "unit": a.unit,
                     "doc": a.doc,
-                    "role": "input" if a.name in input_names else "output",
+                    "role": role(a.name),
                 }
                 for a in attrs
             ],

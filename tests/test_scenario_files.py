@@ -78,6 +78,7 @@ def test_sibling_module_imports(scenario: Path, mode: list[str]) -> None:
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["scenario_sha256"] == hashlib.sha256(scenario.read_bytes()).hexdigest()
     assert manifest["coupled"] == []
+    assert manifest["start_iso"] == "2016-01-01T00:00:00+01:00"  # RunConfig's start, CET
     p_mw = results.load(out)[("Battery-0.battery_0", "p_mw")].tolist()
     # set points apply one step late: 0 (the declared initial value), 0.002, then -0.001 MW
     assert p_mw == pytest.approx([0.0, 0.002, -0.001])

@@ -89,7 +89,14 @@ MODEL_EXTRA = (HEAT_DEMAND.name,)
 SIM_PARAMS = ("step_s", "start", "heat_demand")
 
 META: Meta = sim_meta(  # type: ignore[assignment]
-    {MODEL: model_meta(ATTRS, params=[*params_of(chp_model.Params), HEAT_DEMAND], inputs=INPUTS)}
+    {
+        MODEL: model_meta(
+            ATTRS,
+            params=[*params_of(chp_model.Params), HEAT_DEMAND],
+            inputs=INPUTS,
+            outputs=OUTPUTS,
+        )
+    }
 )
 
 

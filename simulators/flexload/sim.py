@@ -72,7 +72,7 @@ MODEL = "FlexLoad"
 EID_PREFIX = "flexload_"
 
 META: Meta = sim_meta(  # type: ignore[assignment]
-    {MODEL: model_meta(ATTRS, params=params_of(flex_model.Params), inputs=INPUTS)}
+    {MODEL: model_meta(ATTRS, params=params_of(flex_model.Params), inputs=INPUTS, outputs=OUTPUTS)}
 )
 
 

@@ -127,6 +127,7 @@ ELEMENT_DEFAULTS: dict[str, Any] = {p.name: p.default for p in ELEMENT_PARAMS}
 ON_DIVERGE = ("stop", "continue")
 GRID_EID = "grid"
 
+
 META: Meta = sim_meta(  # type: ignore[assignment]
     {
         "Grid": model_meta([CONVERGED, ISLANDED, F_HZ_GRID], params=[GRID_PARAM]),
@@ -135,7 +136,10 @@ META: Meta = sim_meta(  # type: ignore[assignment]
                 attrs,
                 params=ELEMENT_PARAMS if etype in CREATABLE else (),
                 public=etype in CREATABLE,
-                inputs=[a for a in attrs if a.name in INPUTS.get(ENTITY_TYPES[etype][0], ())],
+                inputs=[
+                    a for a in attrs if a.name in INPUTS.get(ENTITY_TYPES[etype][0], STATE_INPUTS)
+                ],
+                outputs=attrs,  # inputs are outputs too: the element's state and result power
             )
             for etype, (_, attrs) in ENTITY_TYPES.items()
         },
