@@ -20,8 +20,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from cosim import kpis, report
+from cosim.design_space import OBJECTIVES, Range
 from cosim.kpi_catalogue import CATALOGUE
-from cosim.optimize import CONSTRAINTS, DESIGNS, OBJECTIVES, Range
+from cosim.optimize import CONSTRAINTS, DESIGNS
 from cosim.sweep import SUMMARY_CSV, SUMMARY_PARQUET, run_name
 
 BEST_CSV = "best.csv"
