@@ -22,8 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cosim.cli import quiet_logging
 from cosim.config import make_config
+from cosim.design_space import Period, periods
 from cosim.kpis import DEFAULT_SETTINGS
-from cosim.optimize import Period, evaluate_design, periods
+from cosim.optimize import evaluate_design
 from cosim.scenario import load_scenario
 
 SHOWN = ("npc_eur", "grid_eur_per_year", "fuel_eur_per_year", "co2_project_kg", "lcoe_eur_per_mwh")

@@ -275,7 +275,9 @@ def _add_optimize_parser(sub: Any) -> None:
         metavar="KPI",
         help="economics KPI to minimise (repeatable; default npc_eur; two: a Pareto front)",
     )
-    opt.add_argument("--trials", type=int, default=30, help="trials of the study (default 30)")
+    opt.add_argument(
+        "--trials", type=int, default=30, help="designs to co-simulate in all (default 30)"
+    )
     opt.add_argument("--workers", type=int, help="local workers (default: cores; 0: no Dask)")
     opt.add_argument("--scheduler", help="a running Dask scheduler, e.g. tcp://host:8786")
     opt.add_argument("--out", type=Path, help="study folder; an existing one is continued")

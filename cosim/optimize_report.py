@@ -20,8 +20,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from cosim import kpis, report
+from cosim.design_space import OBJECTIVES, Range
 from cosim.kpi_catalogue import CATALOGUE
-from cosim.optimize import CONSTRAINTS, DESIGNS, OBJECTIVES, Range
+from cosim.optimize import CONSTRAINTS, DESIGNS
 from cosim.sweep import SUMMARY_CSV, SUMMARY_PARQUET, run_name
 
 BEST_CSV = "best.csv"
@@ -152,6 +153,7 @@ def _page(
 ) -> Path:
     e = html.escape
     counts = table["state"].value_counts().to_dict() if len(table) else {}
+    states = ", ".join(f"{n} {state}" for state, n in counts.items())
     columns = ["trial", "design", *ranges, *objectives, *CONSTRAINTS]
     best_html = (
         top[columns].to_html(index=False, float_format=lambda v: f"{v:.6g}") if len(top) else ""
@@ -162,7 +164,7 @@ def _page(
         '<html lang="en"><head><meta charset="utf-8"><title>sizing study</title>',
         f"<style>{report.CSS}</style></head><body><main>",
         f"<h1>Sizing study: {e(folder.name)}</h1>",
-        f'<p class="sub">{len(table)} trials ({e(str(counts))}), '
+        f'<p class="sub">{len(table)} trials ({e(states)}), '
         f"{table['design'].nunique() if len(table) else 0} designs simulated; minimising "
         f"{e(', '.join(objectives))}. Feasible: no voltage-band violation, no overload, "
         "energy not served within the limit.</p>",

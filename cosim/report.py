@@ -25,6 +25,7 @@ REPORT = "report.html"
 DPI = 150  # 1920 x 1080 px for the 12.8 x 7.2 inch figures
 _UNIT_SUFFIXES = {"mwh", "mw", "h", "percent", "pu", "eur", "kg", "frac"}
 _ACRONYMS = {"pv": "PV", "chp": "CHP", "ev": "EV", "co2": "CO2", "v": "V", "soc": "SoC"}
+_ACRONYMS |= {"npc": "NPC", "lcoe": "LCOE", "om": "O&M"}  # the economics KPIs
 
 CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Helvetica, Arial, sans-serif;

@@ -131,3 +131,35 @@ def test_costs_from_csv_and_json_files(tmp_path):
         read_costs(js)
     with pytest.raises(ConfigError, match=r"must be a \.csv/\.json file"):
         read_costs(tmp_path / "costs.txt")
+
+
+def test_a_run_reports_its_economics_scaled_to_a_year_with_the_costs_given(tmp_path):
+    """``tests/data/sizing_tiny.py`` (24 h, 20 kWp PV, 10 kWh battery) through cosim report."""
+    from pathlib import Path
+
+    from cosim import kpis, runner
+    from cosim.config import make_config
+    from cosim.results import read_manifest
+    from cosim.scenario import load_scenario
+
+    scenario = load_scenario(str(Path(__file__).parent / "data" / "sizing_tiny.py"))
+    cfg = make_config(scenario.config_class, pv_kw=20.0, battery_kwh=10.0)
+    runner.run(scenario, cfg, tmp_path / "run", progress=False)
+    assert read_manifest(tmp_path / "run")["installed"] == {"pv_mw": 0.02, "battery_mwh": 0.01}
+    found = {k.name: k for k in kpis.compute(tmp_path / "run")}
+    assert found["year_scale"].value == 8760 / 24
+    assert "scales the 24 h simulated" in found["year_scale"].definition
+    # defaults: 20 kWp x 1500 + 10 kWh x 750 (Costs docstring)
+    assert found["capital_eur"].value == pytest.approx(37500.0)
+    costs = tmp_path / "costs.json"
+    costs.write_text(json.dumps({"pv_capital_eur_per_kw": 1000, "project_years": 20}))
+    cheaper = {k.name: k for k in kpis.compute(tmp_path / "run", kpis.Settings(costs=str(costs)))}
+    assert cheaper["capital_eur"].value == pytest.approx(27500.0)
+    assert "over 20 years" in cheaper["npc_eur"].definition
+    # the same as pricing the run's flows by hand with the functions of the module
+    _, flows, capacity = kpis.design_inputs(tmp_path / "run")
+    year = to_year([(flows, 8760.0)])
+    assert found["npc_eur"].value == pytest.approx(
+        evaluate(year, capacity, Costs(), 0.0)["npc_eur"]
+    )
+    assert year.energy_cost_eur == pytest.approx(found["cost_net_billing_eur"].value * 365)

@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 from optuna.distributions import FloatDistribution
 
+from cosim import design_space as space
 from cosim import optimize as opt
 from cosim.cli import EXIT_BAD_INPUT, main
 from cosim.errors import ConfigError
@@ -92,21 +93,21 @@ def test_pareto_front_keeps_feasible_nondominated_designs():
 
 def test_seasons_are_four_weighted_periods():
     cfg = load_scenario("neighbourhood").config_class(step_s=900)
-    found = opt.periods("seasons:2", cfg)
+    found = space.periods("seasons:2", cfg)
     assert [p.start for p in found] == [
         "2016-01-15 00:00:00", "2016-04-15 00:00:00", "2016-07-15 00:00:00", "2016-10-15 00:00:00"
     ]  # fmt: skip
     assert {p.steps for p in found} == {192} and sum(p.hours for p in found) == 8760
-    assert opt.periods("run", cfg)[0].hours == 8760
+    assert space.periods("run", cfg)[0].hours == 8760
     with pytest.raises(ConfigError, match="'seasons:0' must be 'run' or 'seasons:DAYS'"):
-        opt.periods("seasons:0", cfg)
+        space.periods("seasons:0", cfg)
 
 
 def test_a_design_breaking_a_grid_limit_is_infeasible_to_optuna_and_the_table():
     import optuna
 
     study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=0))
-    ranges = opt.parse_ranges(load_scenario(SCRIPT).config_class, ["pv_kw=0:40:20"])
+    ranges = space.parse_ranges(load_scenario(SCRIPT).config_class, ["pv_kw=0:40:20"])
     for npc_eur, violation_h in ((1.0, 2.0), (2.0, 0.0)):  # the cheaper one leaves the band
         trial = study.ask({"pv_kw": FloatDistribution(0, 40, step=20)})
         limits = {"voltage_violation_h": violation_h, "overload_h": 0.0}
