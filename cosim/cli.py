@@ -114,15 +114,24 @@ def _compare(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _add_run_options(parser: argparse.ArgumentParser) -> None:
+def _add_overrides(parser: Any, help_text: str = "override a Config field (repeatable)") -> None:
     parser.add_argument(
         "--set",
         dest="overrides",
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="override a Config field (repeatable)",
+        help=help_text,
     )
+
+
+def _add_dask_options(parser: Any, workers_help: str) -> None:
+    parser.add_argument("--workers", type=int, help=workers_help)
+    parser.add_argument("--scheduler", help="a running Dask scheduler, e.g. tcp://host:8786")
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    _add_overrides(parser)
     parser.add_argument("--out", type=Path, help="output folder (default: results/<name>-<time>)")
     parser.add_argument(
         "--processes", action="store_true", help="run every simulator as its own OS process"
@@ -219,17 +228,9 @@ def _add_sweep_parser(sub: Any) -> None:
         metavar="KEY=V1,V2,...",
         help="values of a Config field to combine with the others (repeatable)",
     )
-    sweep.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a Config field in every run (repeatable)",
-    )
+    _add_overrides(sweep, "override a Config field in every run (repeatable)")
     sweep.add_argument("--seeds", type=int, help="N seeds per combination: seed, seed+1, ...")
-    sweep.add_argument("--workers", type=int, help="local worker processes (default: cores)")
-    sweep.add_argument("--scheduler", help="a running Dask scheduler, e.g. tcp://host:8786")
+    _add_dask_options(sweep, "local worker processes (default: cores)")
     sweep.add_argument(
         "--out", type=Path, help="sweep folder (default: results/<name>-sweep-<time>)"
     )
@@ -278,17 +279,9 @@ def _add_optimize_parser(sub: Any) -> None:
     opt.add_argument(
         "--trials", type=int, default=30, help="designs to co-simulate in all (default 30)"
     )
-    opt.add_argument("--workers", type=int, help="local workers (default: cores; 0: no Dask)")
-    opt.add_argument("--scheduler", help="a running Dask scheduler, e.g. tcp://host:8786")
+    _add_dask_options(opt, "local workers (default: cores; 0: no Dask)")
     opt.add_argument("--out", type=Path, help="study folder; an existing one is continued")
-    opt.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a Config field in every run (repeatable)",
-    )
+    _add_overrides(opt, "override a Config field in every run (repeatable)")
     opt.add_argument(
         "--periods", default="run", help="'run' (the Config's period) or 'seasons:DAYS'"
     )

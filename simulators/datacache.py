@@ -15,7 +15,6 @@ can write as the user can also rewrite the manifest).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -26,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from cosim.errors import ConfigError
+from cosim.manifest import sha256
 
 MANIFEST = "manifest.json"
 FORMAT = 1
@@ -60,14 +60,6 @@ def check_safe(path: Path) -> None:
             "written it; delete it (the cache is rebuilt) or set COSIM_CACHE_DIR to a folder "
             "only you can write"
         )
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def read_entry(root: Path, name: str) -> tuple[Path, dict[str, Any]] | None:
