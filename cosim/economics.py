@@ -56,17 +56,17 @@ class Costs:
     replacement), ``<type>_om_eur_per_kw[h]_year`` (fixed O&M), ``<type>_life_years``.
 
     - PV 1,500 EUR/kWp: the middle of 1,000-2,000 EUR/kWp for small rooftop systems, Fraunhofer
-      ISE, "Stromgestehungskosten Erneuerbare Energien", July 2024, Table 1. O&M 1.5 % of the
-      capital per year (22.5 EUR/kWp/a), within the 1-2.5 % the same study assumes. Life 25 a:
-      the usual module performance warranty (Fraunhofer ISE, "Aktuelle Fakten zur
-      Photovoltaik in Deutschland", 2024, section 8).
+      ISE, "Stromgestehungskosten Erneuerbare Energien", July 2024 (investment costs). O&M
+      1.5 % of the capital a year (22.5 EUR/kWp/a; assumption in the range of the fixed O&M
+      that study uses). Life 25 a: the usual module performance warranty (assumption).
     - Home battery 750 EUR/kWh: the middle of 500-1,000 EUR/kWh for PV home storage,
-      Fraunhofer ISE July 2024, Table 1. O&M 10 EUR/kWh/a (assumption, about 1.3 % of the
-      capital). Calendar life 15 a and 6,000 full cycles: typical of LFP home storage warranties
-      and datasheets (assumption); replacement cost = capital cost (HOMER's default).
+      Fraunhofer ISE July 2024. O&M 10 EUR/kWh/a (assumption, about 1.3 % of the capital).
+      Calendar life 15 a and 6,000 full cycles: typical of LFP home storage warranties and
+      datasheets (assumption); replacement cost = capital cost (HOMER's default).
     - Micro-CHP 2,500 EUR/kW: ASUE, "BHKW-Kennzahlen 2023", specific investment of gas CHP units
-      around 20 kW electrical. O&M 100 EUR/kW/a (about 2.5 ct per kWh at 4,000 full-load hours,
-      ASUE 2023 maintenance costs for that size). Life 15 a (VDI 2067 Part 1, CHP units).
+      around 20 kW electrical. O&M 100 EUR/kW/a (assumption: about 2.5 ct/kWh at 4,000
+      full-load hours, the order of the maintenance costs ASUE gives for that size). Life 15 a
+      (VDI 2067 Part 1, CHP units).
     - Gas 120 EUR/MWh: BDEW "Gaspreisanalyse" 2024, household price without VAT, rounded.
     - Reference boiler efficiency 0.9 (LHV, condensing boiler; assumption), for the heat the CHP
       fleet serves when the reference (no DER) buys gas for a boiler instead.

@@ -6,7 +6,8 @@ The studies run ``tests/data/sizing_tiny.py`` in this process (``--workers 0``):
 
 CIGRE LV's own loads take every PV kWh and the battery stays idle, so the cheapest design of
 ``pv_kw`` in {0, 20, 40} and ``battery_kwh`` in {0, 10} is the most PV and no battery: each
-PV kW saves about 0.5 MWh of import a summer day at 300 EUR/MWh, the battery only costs.
+PV kWp replaces about 6.5 kWh of import on the clear 21 June simulated (17.16 MWh
+import without PV, 16.90 MWh with 40 kWp) at 300 EUR/MWh; the battery only costs.
 """
 
 import json
