@@ -40,10 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     sims = sub.add_parser("sims", help="list the simulators, or one's params and attributes")
     sims.add_argument("name", nargs="?", help="a simulator, e.g. Battery")
     grids = sub.add_parser("grids", help="list the grids (SimBench codes, pandapower.networks)")
-    grids.add_argument("name", nargs="?", help="a grid to load and count (bus count is kept)")
-    grids.add_argument(
-        "--count", action="store_true", help="load and count every grid not counted yet (slow)"
-    )
+    grids.add_argument("name", nargs="?", help="a grid to load and count its elements")
     show = sub.add_parser("config", help="show a scenario's Config fields and defaults")
     show.add_argument("scenario", help="built-in scenario name or path to a scenario .py file")
     run = sub.add_parser("run", help="run a scenario")
@@ -349,14 +346,6 @@ def _catalog(one: str, every: str, name: str | None) -> str:
     return str(getattr(catalog, one)(name) if name else getattr(catalog, every)())
 
 
-def _grids(args: argparse.Namespace) -> int:
-    from cosim import catalog
-
-    if args.count:
-        catalog.count_all()
-    return _print(_catalog("render_grid", "render_grids", args.name))
-
-
 def _print(text: str) -> int:
     print(text)
     return EXIT_OK
@@ -393,7 +382,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands: dict[str, Callable[[], int]] = {
         "list": _list,
         "sims": lambda: _print(_catalog("render_sim", "render_sims", args.name)),
-        "grids": lambda: _grids(args),
+        "grids": lambda: _print(_catalog("render_grid", "render_grids", args.name)),
         "config": lambda: _config(args.scenario),
         "run": lambda: _run(args.scenario, args),
         "sweep": lambda: _sweep(args),

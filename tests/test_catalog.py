@@ -76,27 +76,26 @@ def test_cli_config_aligned_with_units_and_choices(capsys: pytest.CaptureFixture
     assert "one of: stop, continue" in by_field["on_diverge"]
 
 
-def _grid_rows(out: str) -> dict[str, str]:
-    """``{name: buses}`` of the listing lines ("  name   buses")."""
+def _grid_rows(out: str) -> dict[str, list[str]]:
+    """``{name: [source, buses]}`` of the listing lines ("name  source  buses")."""
     return {
-        line.split()[0]: line.split()[1]
+        line.split()[0]: line.split()[1:]
         for line in out.splitlines()
-        if line.startswith("  ") and len(line.split()) == 2
+        if len(line.split()) == 3 and line.split()[1] in ("simbench", "pandapower")
     }
 
 
-def test_cli_grids_lists_and_counts(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_cli_grids_lists_every_grid_with_its_buses(capsys: pytest.CaptureFixture[str]) -> None:
     import pandapower.networks as pn
 
-    monkeypatch.setenv("COSIM_CACHE_DIR", str(tmp_path))
     assert cli.main(["grids"]) == 0
-    rows = _grid_rows(capsys.readouterr().out)
-    assert rows["1-LV-rural1--0-sw"] == "-" and rows["create_cigre_network_lv"] == "-"
-    assert len(rows) > 246  # every SimBench code and the pandapower.networks functions
-    assert cli.main(["grids", "create_cigre_network_lv"]) == 0
+    out = capsys.readouterr().out
+    rows = _grid_rows(out)
+    assert rows["1-LV-rural1--0-sw"] == ["simbench", "15"]  # len(get_simbench_net(code).bus)
     buses = len(pn.create_cigre_network_lv().bus)  # pandapower directly
+    assert rows["create_cigre_network_lv"] == ["pandapower", str(buses)]
+    assert len(rows) > 246  # every SimBench code and the pandapower.networks functions
+    lines = [line for line in out.splitlines() if line.split()[:1] and line.split()[0] in rows]
+    assert len({line.index(rows[line.split()[0]][0]) for line in lines}) == 1  # aligned
+    assert cli.main(["grids", "create_cigre_network_lv"]) == 0
     assert capsys.readouterr().out.startswith(f"create_cigre_network_lv: {buses} buses, ")
-    assert cli.main(["grids"]) == 0
-    assert _grid_rows(capsys.readouterr().out)["create_cigre_network_lv"] == str(buses)
