@@ -33,7 +33,7 @@ def test_shipped_counts_are_what_the_generator_counts() -> None:
     codes = ["1-LV-rural1--0-sw", "1-LV-urban6--0-no_sw", "1-MV-rural--0-no_sw"]
     codes += ["1-MVLV-rural-all-0-sw", "1-HV-urban--0-no_sw"]
     assert dict(grid_sizes.simbench_buses(codes)) == {c: SHIPPED[c][1] for c in codes}
-    names = ["create_cigre_network_lv", "case9", "mv_oberrhein"]
+    names = ["create_cigre_network_lv", "case9", "example_simple"]
     assert dict(grid_sizes.network_buses(names)) == {n: SHIPPED[n][1] for n in names}
 
 

@@ -41,7 +41,11 @@ def versions_line() -> str:
     )
 
 
-def _scenario_tables(scenario: str) -> tuple[pd.DataFrame, pd.DataFrame, set[int]]:
+Tables = dict[str, tuple[pd.DataFrame, pd.DataFrame]]
+"""``{"Node": (table, subnet parts), "Switch": ...}`` of one scenario's complete data."""
+
+
+def _scenario_tables(scenario: str) -> tuple[Tables, set[int]]:
     """Node and Switch tables of a scenario's complete data, and its bus-bus switches."""
     from simbench.converter import read_csv_data
     from simbench.networks.extract_simbench_grids_from_csv import (
@@ -50,9 +54,19 @@ def _scenario_tables(scenario: str) -> tuple[pd.DataFrame, pd.DataFrame, set[int
     )
 
     path = complete_data_path(scenario)
-    nodes = read_csv_data(path, ";", tablename="Node")
-    switches = read_csv_data(path, ";", tablename="Switch")
-    return nodes, switches, set(get_bus_bus_switch_indices_from_csv(switches, nodes))
+    tables = {name: read_csv_data(path, ";", tablename=name) for name in ("Node", "Switch")}
+    bus_bus = set(get_bus_bus_switch_indices_from_csv(tables["Switch"], tables["Node"]))
+    return {k: (t, t.subnet.str.split("_", expand=True)) for k, t in tables.items()}, bus_bus
+
+
+def _rows_near(table: pd.DataFrame, parts: pd.DataFrame, subnets: set[str]) -> pd.DataFrame:
+    """The rows whose subnet names one of ``subnets`` before or after its first ``_``: every
+    row simbench's extraction can keep. Rows 0 and 1 (its level lookup reads them) and one
+    ``a_b`` row naming none (so the split has a second column) stay too; it drops those.
+    Splitting only these, not the whole table, made 5 codes 7x faster (one run)."""
+    keep = parts[0].isin(subnets) | parts[1].isin(subnets) | table.index.isin([0, 1])
+    keep.iloc[int(np.argmax(parts[1].notna() & ~keep))] = True
+    return table[keep]
 
 
 def _buses(nodes: pd.DataFrame, switches: pd.DataFrame, keep_switches: bool) -> int:
@@ -85,16 +99,21 @@ def simbench_buses(codes: Iterable[str]) -> Iterator[tuple[str, int]]:
     )
     from simbench.networks.simbench_code import get_simbench_code_and_parameters
 
-    tables: dict[str, tuple[pd.DataFrame, pd.DataFrame, set[int]]] = {}
+    tables: dict[str, tuple[Tables, set[int]]] = {}
     for code in codes:
         _, params = get_simbench_code_and_parameters(code)
         scenario, keep_switches = params[5], params[6]
         if scenario not in tables:
             tables[scenario] = _scenario_tables(scenario)
-        nodes, switches, bus_bus = tables[scenario]
+        (nodes, node_parts), (switches, switch_parts) = tables[scenario][0].values()
         subnets = get_relevant_subnets(params, complete_data_path(scenario))
+        if "complete_data" not in subnets[0]:
+            hv = [subnets[0]] if isinstance(subnets[0], str) else subnets[0]
+            names = {*hv, *subnets[1]}
+            nodes = _rows_near(nodes, node_parts, names)
+            switches = _rows_near(switches, switch_parts, names)
         nodes_of = _extract_csv_table_by_subnet(nodes, "Node", subnets)
-        switches_of = _extract_csv_table_by_subnet(switches, "Switch", subnets, bus_bus)
+        switches_of = _extract_csv_table_by_subnet(switches, "Switch", subnets, tables[scenario][1])
         yield code, _buses(nodes_of, switches_of, keep_switches)
 
 
