@@ -16,8 +16,11 @@ def _of(source: str) -> list[str]:
 
 
 def test_the_table_names_the_versions_it_was_made_with() -> None:
+    # a newer simbench or pandapower need not change a count (the counts are checked against
+    # the generator below); the table says what it was made with
     first_line = grid_sizes.SIZES_FILE.read_text().splitlines()[0]
-    assert first_line == grid_sizes.versions_line()  # else: run simulators/data/grid_sizes.py
+    assert first_line.startswith(grid_sizes.VERSIONS_PREFIX)
+    assert "simbench " in first_line and "pandapower " in first_line
 
 
 def test_the_table_holds_every_simbench_code_and_every_network_that_builds_bare() -> None:
