@@ -104,9 +104,9 @@ def test_bad_quantities() -> None:
         clear(np.array([1.0, 2.0]), np.array([1.0]), np.array([1.0]), np.array([1.0]))
 
 
-side = st.lists(
-    st.tuples(st.floats(0, 10), st.floats(0, 500)), min_size=0, max_size=12
-).map(lambda rows: (np.array([r[0] for r in rows]), np.array([r[1] for r in rows])))
+side = st.lists(st.tuples(st.floats(0, 10), st.floats(0, 500)), min_size=0, max_size=12).map(
+    lambda rows: (np.array([r[0] for r in rows]), np.array([r[1] for r in rows]))
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -144,7 +144,8 @@ def test_bidding_within_the_tariffs_never_costs_more_than_net_billing(  # type: 
     bought[buy], paid[buy] = c.bought_mwh, c.paid_eur
     sold[~buy], got[~buy] = c.sold_mwh, c.received_eur
     bills = settle(net_mwh, bought, sold, paid, got, retail, feed_in)
-    assert np.all(bills.market_eur <= bills.net_billing_eur + 1e-9 * (1 + abs(bills.net_billing_eur)))
+    slack = 1e-9 * (1 + abs(bills.net_billing_eur))
+    assert np.all(bills.market_eur <= bills.net_billing_eur + slack)
 
 
 @settings(max_examples=100, deadline=None)
