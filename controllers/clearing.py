@@ -35,7 +35,7 @@ ask (or a marginal buyer that lowers its bid) moves the price in its favour (Mye
 Satterthwaite 1983: no budget-balanced, individually rational, efficient mechanism is
 strategy-proof). Bidding the tariffs (buy at most at the retail price, sell at least at the
 feed-in credit) makes every participant's bill no higher than under net billing
-(:func:`settle`).
+(:func:`cosim.market_kpis.settle`).
 """
 
 from __future__ import annotations
@@ -155,35 +155,6 @@ def clear(
         received[j] += q * price
     mean = float(paid.sum() / bought.sum()) if uniform is None else float(uniform)
     return Clearing(bought, paid, sold, received, mean)
-
-
-@dataclass(frozen=True)
-class Bills:
-    """Energy bills of every participant for one interval [EUR] (> 0: pays)."""
-
-    net_billing_eur: np.ndarray  # import at retail, export credited at feed-in
-    market_eur: np.ndarray  # local trades at their prices, the rest with the grid as above
-
-
-def settle(
-    net_mwh: np.ndarray, cleared_buy_mwh: np.ndarray, cleared_sell_mwh: np.ndarray,
-    paid_eur: np.ndarray, received_eur: np.ndarray, retail_eur_per_mwh: float,
-    feed_in_eur_per_mwh: float,
-) -> Bills:  # fmt: skip
-    """Bills of one interval from each participant's metered net energy ``net_mwh`` (> 0:
-    imported, load sign) and its local trades; energy not traded locally goes to the grid at
-    ``retail_eur_per_mwh`` (import) and ``feed_in_eur_per_mwh`` (export).
-
-    A participant trades on one side only: bought <= import, sold <= export.
-    """
-    imp, exp = np.maximum(net_mwh, 0.0), np.maximum(-net_mwh, 0.0)
-    if np.any(cleared_buy_mwh > imp + 1e-12) or np.any(cleared_sell_mwh > exp + 1e-12):
-        raise ValueError("settle: a participant traded more than its metered import or export")
-    billing = imp * retail_eur_per_mwh - exp * feed_in_eur_per_mwh
-    grid = (imp - cleared_buy_mwh) * retail_eur_per_mwh - (
-        exp - cleared_sell_mwh
-    ) * feed_in_eur_per_mwh
-    return Bills(billing, grid + paid_eur - received_eur)
 
 
 STRATEGIES = ("truthful", "markup", "zip")

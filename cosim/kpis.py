@@ -20,6 +20,7 @@ from cosim import economics
 from cosim.balance import balance_of, grid_sum, unit_sum
 from cosim.errors import ConfigError
 from cosim.kpi_catalogue import CATALOGUE
+from cosim.market_kpis import market_kpis
 from cosim.results import load, read_manifest, select
 from cosim.units import SECONDS_PER_HOUR
 from simulators.timeseries import SUFFIXES, T_COLUMN, numeric, read_frame, time_step
@@ -234,7 +235,9 @@ def _physical(run: _Run) -> list[Kpi]:
     """Every KPI group but economics."""
     return [
         k
-        for group in (_run_kpis, _energy, _grid, _units, _control, _resilience, _money)
+        for group in (
+            _run_kpis, _energy, _grid, _units, _control, _resilience, _money, market_kpis
+        )
         for k in group(run)
     ]
 

@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from controllers import clearing
-from controllers.clearing import MECHANISMS, clear, curtail_share, limit_prices, settle
+from controllers.clearing import MECHANISMS, clear, curtail_share, limit_prices
+from cosim.market_kpis import settle
 from cosim.errors import ConfigError
 
 # Example book: bids A 3 MWh @ 250, B 2 @ 200, C 1 @ 100; offers X 2 @ 90, Y 2 @ 150, Z 5 @ 220.
