@@ -235,9 +235,7 @@ def _physical(run: _Run) -> list[Kpi]:
     """Every KPI group but economics."""
     return [
         k
-        for group in (
-            _run_kpis, _energy, _grid, _units, _control, _resilience, _money, market_kpis
-        )
+        for group in (_run_kpis, _energy, _grid, _units, _control, _resilience, _money, market_kpis)
         for k in group(run)
     ]
 
