@@ -148,5 +148,5 @@ def test_scenario_bad_config() -> None:
     scenario = load_scenario("local_market")
     with pytest.raises(ConfigError, match="mechanism='auction' must be one of"):
         make_config(scenario.config_class, mechanism="auction")
-    with pytest.raises(ConfigError, match="pv_share_frac=1.5"):
+    with pytest.raises(ConfigError, match=r"pv_share_frac=1\.5"):
         make_config(scenario.config_class, pv_share_frac=1.5)
