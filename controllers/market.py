@@ -181,6 +181,7 @@ class LocalMarket(Controller):
         dt_h = self.step_s / SECONDS_PER_HOUR
         net_mw = self._net_mw(seen)
         vm = np.array([float(seen[b]["vm_pu"] or 1.0) for b in self.buses])
+        vm = np.nan_to_num(vm, nan=0.0)  # a bus without a voltage takes no cut
         loading = max((float(seen[b]["loading_percent"] or 0.0) for b in self.branches),
                       default=0.0)  # fmt: skip
         exporting = float(seen[self.feeder]["p_mw"] or 0.0) < 0
