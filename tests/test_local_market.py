@@ -79,6 +79,20 @@ def test_markup_moves_both_limits_into_the_spread() -> None:
     assert r["price_eur_per_mwh"] == pytest.approx(278.0)
 
 
+def test_zip_traders_grow_greedier_after_a_trade() -> None:
+    ctrl = LocalMarket(**HOUSES, strategy="zip", markup_frac=0.1)  # type: ignore[arg-type]
+    first = _decide(ctrl)["price_eur_per_mwh"]  # (278 + 102) / 2 = 190, all three trade
+    assert first == pytest.approx(190.0)
+    # every trader moves its limit 0.3 of the way to 190 -+ up to 5 % of the 220 spread (11):
+    # bids 278 -> 278 + 0.3 (179..190 - 278) = 248.3..251.6, ask 102 -> 128.4..131.7, so the
+    # margins rise from 0.1; all trade again at the midpoint of C's bid and B's ask,
+    # (248.3 + 128.4) / 2 = 188.35 .. (251.6 + 131.7) / 2 = 191.65
+    assert np.all(ctrl._margin > 0.1)
+    second = _decide(ctrl)
+    assert 188.35 - 1e-9 <= second["price_eur_per_mwh"] <= 191.65 + 1e-9
+    assert second["p_traded_mw"] == pytest.approx(0.008)
+
+
 @pytest.mark.parametrize(
     ("change", "match"),
     [
