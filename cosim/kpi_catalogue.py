@@ -84,6 +84,26 @@ cost_net_metering_eur [EUR] Energy cost with import and export netted over the r
 cost_net_billing_eur [EUR] Energy cost with each step's import at its import price and its export
     credited at its export price.
 demand_charge_eur [EUR] Peak import power times {demand_charge_eur_per_mw} EUR/MW.
+## market
+market_participants [-] Metered participants of the local market.
+market_traded_mwh [MWh] Energy traded in the local market.
+market_offered_mwh [MWh] Energy the participants exported and offered, before the grid rule.
+market_curtailed_mwh [MWh] Offered energy the grid rule (voltage or loading limit) removed from
+    the market; it went to the grid at the feed-in credit.
+market_curtailed_percent [%] Curtailed share of the offered energy.
+market_price_mean_eur_per_mwh [EUR/MWh] Clearing price weighted by the traded energy.
+market_price_min_eur_per_mwh [EUR/MWh] Lowest clearing price of an interval with trades.
+market_price_max_eur_per_mwh [EUR/MWh] Highest clearing price of an interval with trades.
+market_self_sufficiency_percent [%] Share of the participants' import covered by their
+    neighbours' sales.
+market_bill_net_metering_eur [EUR] Participants' bills summed, each with import and export netted
+    over the run (net import at the mean retail price, net export at the mean feed-in credit).
+market_bill_net_billing_eur [EUR] Participants' bills summed, each step's import at retail and
+    export at the feed-in credit.
+market_bill_local_eur [EUR] Participants' bills summed with the local market: trades at their
+    prices, the rest as net billing.
+market_bill_increase_max_eur [EUR] Largest increase of one participant's bill from net billing to
+    the local market (at most 0 when every limit price lies between the tariffs).
 ## carbon
 chp_fuel_co2_kg [kg] CO2 of the fuel burnt by CHP units and backup boilers.
 grid_co2_kg [kg] CO2 of the imported energy.

@@ -20,6 +20,7 @@ from cosim import economics
 from cosim.balance import balance_of, grid_sum, unit_sum
 from cosim.errors import ConfigError
 from cosim.kpi_catalogue import CATALOGUE
+from cosim.market_kpis import market_kpis
 from cosim.results import load, read_manifest, select
 from cosim.units import SECONDS_PER_HOUR
 from simulators.timeseries import SUFFIXES, T_COLUMN, numeric, read_frame, time_step
@@ -43,6 +44,13 @@ HEADLINE = (
     "overload_h",
     "nonconverged_steps",
     "cost_net_billing_eur",
+    "market_traded_mwh",
+    "market_curtailed_mwh",
+    "market_price_mean_eur_per_mwh",
+    "market_self_sufficiency_percent",
+    "market_bill_net_metering_eur",
+    "market_bill_net_billing_eur",
+    "market_bill_local_eur",
     "co2_kg",
     "energy_not_served_mwh",
     "outage_h_max",
@@ -234,7 +242,7 @@ def _physical(run: _Run) -> list[Kpi]:
     """Every KPI group but economics."""
     return [
         k
-        for group in (_run_kpis, _energy, _grid, _units, _control, _resilience, _money)
+        for group in (_run_kpis, _energy, _grid, _units, _control, _resilience, _money, market_kpis)
         for k in group(run)
     ]
 

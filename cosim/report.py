@@ -18,8 +18,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from cosim import kpis as kpi_mod
-from cosim import plots, results
+from cosim import market_plots, plots, results
 from cosim.errors import ConfigError
+from cosim.units import SECONDS_PER_HOUR
 
 REPORT = "report.html"
 DPI = 150  # 1920 x 1080 px for the 12.8 x 7.2 inch figures
@@ -162,6 +163,17 @@ def _figures(
             lambda: plots.ev_charging(data, start=start),
             "EV charging|Total charging power of all EVs (top) and how many are plugged in "
             "(bottom).",
+        ),
+        (
+            lambda: market_plots.price_and_volume(data, start=start),
+            "Local market|Clearing price of each interval with the retail and feed-in tariffs "
+            "(top); energy the participants exported and offered, traded locally, and removed "
+            "by the grid rule, as power over the step (bottom).",
+        ),
+        (
+            lambda: market_plots.bills(data, int(manifest["step_s"]) / SECONDS_PER_HOUR),
+            "Market bills|Each participant's bill over the run under net metering, net billing "
+            "and the local market (negative: it earns).",
         ),
     ]
     out = []

@@ -30,7 +30,8 @@ def test_config_shows_fields_and_defaults(capsys):
     [
         (
             ["run", "nosuch"],
-            "scenario='nosuch' is unknown; known: custom_controller, grid_profiles, microgrid",
+            "scenario='nosuch' is unknown; known: custom_controller, grid_profiles, "
+            "local_market, microgrid",
         ),
         (["run", "no/such/file.py"], "scenario='no/such/file.py': no such file"),
         (["run", "--set", "stepz=3"], "--set key='stepz' is unknown; known: "),
