@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from cosim.errors import ConfigError, CosimError
+from cosim.core.errors import ConfigError, CosimError
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 EXIT_SIGNAL_BASE = 128  # + the signal's number: 130 SIGINT, 143 SIGTERM (the shells' convention)
@@ -89,14 +89,14 @@ def _add_kpi_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _settings(pairs: Sequence[str]) -> Any:
-    from cosim.config import parse_overrides
-    from cosim.kpis import Settings
+    from cosim.analysis.kpis import Settings
+    from cosim.run.config import parse_overrides
 
     return Settings(**parse_overrides(Settings, pairs))
 
 
 def _report(args: argparse.Namespace) -> int:
-    from cosim.report import write_report
+    from cosim.analysis.report import write_report
 
     path = write_report(args.folder, _settings(args.kpi_settings))
     print(f"report: {path}")
@@ -104,7 +104,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from cosim import compare
+    from cosim.analysis import compare
 
     table = compare.compare(args.folder_a, args.folder_b, _settings(args.kpi_settings))
     print(f"a: {args.folder_a}\nb: {args.folder_b}\n")
@@ -147,13 +147,13 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
         "--step-timeout-s",
         metavar="SECONDS",
         help="longest wait for a simulator in its own process or on another host to answer a"
-        " step (default: cosim.runner.run's step_timeout_s, 60)",
+        " step (default: cosim.run.runner.run's step_timeout_s, 60)",
     )
     parser.add_argument(
         "--flush-s",
         metavar="SECONDS",
         help="longest wall time between writes of the recorded steps, the most a killed run"
-        " loses (default: cosim.results.DEFAULT_FLUSH_S, 10)",
+        " loses (default: cosim.analysis.results.DEFAULT_FLUSH_S, 10)",
     )
 
 
@@ -169,9 +169,9 @@ def _seconds(option: str, text: str) -> float:
 
 
 def _run(scenario_ref: str, args: argparse.Namespace) -> int:
-    from cosim import runner, summary
-    from cosim.config import make_config
-    from cosim.scenario import load_scenario
+    from cosim.run import runner, summary
+    from cosim.run.config import make_config
+    from cosim.run.scenario import load_scenario
 
     scenario = load_scenario(scenario_ref)
     cfg = make_config(scenario.config_class, args.overrides)
@@ -237,9 +237,9 @@ def _add_sweep_parser(sub: Any) -> None:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from cosim import sweep
-    from cosim.config import parse_overrides
-    from cosim.scenario import load_scenario
+    from cosim.run.config import parse_overrides
+    from cosim.run.scenario import load_scenario
+    from cosim.study import sweep
 
     scenario = load_scenario(args.scenario)
     cls = scenario.config_class
@@ -295,9 +295,9 @@ def _add_optimize_parser(sub: Any) -> None:
 def _optimize(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from cosim.kpis import Settings
-    from cosim.optimize import optimize
-    from cosim.optimize_report import BEST_CSV
+    from cosim.analysis.kpis import Settings
+    from cosim.study.optimize import optimize
+    from cosim.study.optimize_report import BEST_CSV
 
     out = optimize(
         args.scenario,
@@ -323,7 +323,7 @@ def _optimize(args: argparse.Namespace) -> int:
 
 
 def _list() -> int:
-    from cosim.scenario import builtin_names, load_scenario
+    from cosim.run.scenario import builtin_names, load_scenario
 
     for name in builtin_names():
         doc = (load_scenario(name).module.__doc__ or "").strip().splitlines()
@@ -332,8 +332,8 @@ def _list() -> int:
 
 
 def _config(scenario_ref: str) -> int:
-    from cosim.config import describe
-    from cosim.scenario import load_scenario
+    from cosim.run.config import describe
+    from cosim.run.scenario import load_scenario
 
     rows = [["field", "type", "default", "unit", "description"]]
     rows += describe(load_scenario(scenario_ref).config_class)
@@ -344,13 +344,13 @@ def _config(scenario_ref: str) -> int:
 
 
 def _catalog(one: str, every: str, name: str | None) -> str:
-    from cosim import catalog
+    from cosim.builtin import catalog
 
     return str(getattr(catalog, one)(name) if name else getattr(catalog, every)())
 
 
 def _grids(args: argparse.Namespace) -> int:
-    from cosim import catalog
+    from cosim.builtin import catalog
 
     if args.count:
         catalog.count_all()
@@ -363,7 +363,7 @@ def _print(text: str) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from cosim import validate
+    from cosim.builtin import validate
 
     report = validate.compare(args.grid, args.steps, args.processes, args.start)
     print(validate.render(report))

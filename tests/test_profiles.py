@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 import simbench
 
-from cosim.errors import ConfigError, SimulationError
+from cosim.core.errors import ConfigError, SimulationError
 from simulators.profiles import model
 from simulators.profiles.model import ProfileTable, check_against_net, read_profile_file
 from simulators.profiles.sim import ProfilesSim

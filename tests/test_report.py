@@ -4,7 +4,8 @@ failed ``grid_profiles`` run.
 Wiring (see scenarios/neighbourhood.py and scenarios/grid_profiles.py)::
 
     Profiles, PV, Battery, EV, CHP, FlexLoad --> Grid-0 --> Recorder --> results folder
-    results folder --> cosim.kpis.compute --> cosim.report.write_report --> report.html
+    results folder --> cosim.analysis.kpis.compute --> cosim.analysis.report.write_report
+        --> report.html
 """
 
 import re
@@ -16,10 +17,11 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from cosim import plots, results, runner
-from cosim.config import make_config
-from cosim.report import REPORT, format_value, label, write_report
-from cosim.scenario import load_scenario
+from cosim.analysis import plots, results
+from cosim.analysis.report import REPORT, format_value, label, write_report
+from cosim.run import runner
+from cosim.run.config import make_config
+from cosim.run.scenario import load_scenario
 from simulators.simbench_nets import simbench_net
 
 CODE = "1-LV-rural1--0-sw"
@@ -192,7 +194,7 @@ def test_report_renders_in_chromium(runs, reports, tmp_path):
 def test_de_energised_bus_is_no_voltage_in_plots_and_kpis(runs):
     """A bus that reads vm_pu = 0 (de-energised, as the upstream bus of an islanded feeder) is
     left out of the envelope and the map, as the voltage KPIs leave it out."""
-    from cosim.kpis import energised
+    from cosim.analysis.kpis import energised
 
     data = results.load(runs["grid_profiles"]).copy()
     bus = "Grid-0.bus_0"

@@ -24,10 +24,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cosim.errors import ConfigError, SimulationError
+from cosim.core.errors import ConfigError, SimulationError
+from cosim.core.timeseries import T_COLUMN, numeric, read_frame, show, time_step
 from simulators.simbench_nets import check_code
 from simulators.simbench_nets import simbench_net as simbench_net  # re-exported
-from simulators.timeseries import T_COLUMN, numeric, read_frame, show, time_step
 
 SIMBENCH_STEP_S = 900
 """SimBench profiles have one row per 15 minutes [s]."""
