@@ -54,7 +54,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--processes", action="store_true", help="cosim simulators as processes")
     args = parser.parse_args()
-    from cosim.cli import quiet_logging
+    from cosim.run.logs import quiet_logging
 
     quiet_logging()
     print(

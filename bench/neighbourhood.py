@@ -19,9 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cosim.cli import quiet_logging
 from cosim.run import runner
 from cosim.run.config import make_config
+from cosim.run.logs import quiet_logging
 from cosim.run.scenario import load_scenario
 
 

@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pandas as pd
 
-from cosim.cli import quiet_logging
+from cosim.run.logs import quiet_logging
 from cosim.run.scenario import load_scenario
 from cosim.study.optimize import optimize
 from cosim.study.optimize_report import BEST_CSV

@@ -21,8 +21,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cosim.analysis.kpis import DEFAULT_SETTINGS
-from cosim.cli import quiet_logging
 from cosim.run.config import make_config
+from cosim.run.logs import quiet_logging
 from cosim.run.scenario import load_scenario
 from cosim.study.design_space import Period, periods
 from cosim.study.optimize import evaluate_design

@@ -26,7 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cosim.analysis import results
-from cosim.cli import quiet_logging
+from cosim.run.logs import quiet_logging
 from cosim.run.scenario import load_scenario
 from cosim.study.sweep import execute, plan, run_one, vary_values
 

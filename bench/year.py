@@ -126,7 +126,7 @@ def cosim_day(out_dir: Path, steps: int) -> pd.DataFrame:
 
 def run_case(case: str, grid: str, steps: int, work: Path, sets: list[str], samples: int) -> None:
     """One case in this process; writes ``<work>/<case>.json`` and ``<case>-day.parquet``."""
-    from cosim.cli import quiet_logging
+    from cosim.run.logs import quiet_logging
 
     quiet_logging()
     info: dict[str, Any] = {}

@@ -3,6 +3,11 @@
 Exit codes: 0 done, 1 the simulation failed (for ``sweep``: at least one run failed), 2 bad
 input (one message, no traceback), 128 + the signal's number when SIGINT (130) or SIGTERM (143)
 interrupted the run (``run`` records ``interrupted`` in the manifest first).
+
+The top of the import contract: the one cosim module that may import every layer and the
+built-in simulators. Each command imports its modules when it runs (function-local imports, for
+start-up speed only: mosaik, pandapower and Dask take seconds, and ``cosim --help``, ``cosim
+list`` and ``cosim sims`` need none of them).
 """
 
 from __future__ import annotations
@@ -18,17 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from cosim.core.errors import ConfigError, CosimError
+from cosim.run.logs import quiet_logging
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 EXIT_SIGNAL_BASE = 128  # + the signal's number: 130 SIGINT, 143 SIGTERM (the shells' convention)
-
-
-def quiet_logging() -> None:
-    """mosaik and the simulator API log through loguru: show warnings and errors only."""
-    from loguru import logger
-
-    logger.remove()
-    logger.add(sys.stderr, level="WARNING", format="{level}: {message}")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -97,8 +95,9 @@ def _settings(pairs: Sequence[str]) -> Any:
 
 def _report(args: argparse.Namespace) -> int:
     from cosim.analysis.report import write_report
+    from simulators.grid.nets import load_net
 
-    path = write_report(args.folder, _settings(args.kpi_settings))
+    path = write_report(args.folder, _settings(args.kpi_settings), load_net)
     print(f"report: {path}")
     return EXIT_OK
 
@@ -298,6 +297,7 @@ def _optimize(args: argparse.Namespace) -> int:
     from cosim.analysis.kpis import Settings
     from cosim.study.optimize import optimize
     from cosim.study.optimize_report import BEST_CSV
+    from simulators.grid.nets import load_net
 
     out = optimize(
         args.scenario,
@@ -312,6 +312,7 @@ def _optimize(args: argparse.Namespace) -> int:
         Settings(costs=args.costs),
         args.max_ens_mwh,
         args.seed,
+        load_grid=load_net,
     )
     best = pd.read_csv(out / BEST_CSV)
     if best.empty:

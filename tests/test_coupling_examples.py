@@ -32,7 +32,8 @@ import pytest
 from cosim.analysis import results
 from cosim.run import coupling, runner
 from cosim.run.config import make_config
-from cosim.run.scenario import SIMULATORS, load_scenario, sim_config
+from cosim.run.registry import SIMULATORS
+from cosim.run.scenario import load_scenario, sim_config
 
 EXAMPLES = Path(__file__).parents[1] / "scenarios" / "examples"
 DATA = Path(__file__).parent / "data"

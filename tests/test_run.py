@@ -16,9 +16,9 @@ import pytest
 
 from cosim.analysis import results
 from cosim.cli import EXIT_FAILED, main
+from cosim.core.digest import sha256
 from cosim.run import runner
 from cosim.run.config import make_config
-from cosim.run.manifest import sha256
 from cosim.run.scenario import load_scenario
 from simulators.simbench_nets import simbench_net
 

@@ -301,7 +301,7 @@ def _tree_layout(net: pandapowerNet) -> dict[int, tuple[float, float]]:
 
 def grid_map(
     results: pd.DataFrame,
-    net: pandapowerNet | str,
+    net: pandapowerNet,
     coords: Mapping[int, tuple[float, float]] | None = None,
     v_min_pu: float = 0.9,
     v_max_pu: float = 1.1,
@@ -310,13 +310,9 @@ def grid_map(
     energised (as the voltage KPIs) and each line and transformer by its highest loading [%]
     over the run. A bus never energised has no dot.
 
-    ``net`` is a pandapower net or a grid source for :func:`simulators.grid.nets.load_net`
-    (the manifest's ``config.grid``); ``coords`` overrides the bus positions.
+    ``net`` is the run's pandapower net (the Grid simulator's ``load_net`` of the manifest's
+    ``config.grid``); ``coords`` overrides the bus positions.
     """
-    if isinstance(net, str):
-        from simulators.grid.nets import load_net
-
-        net = load_net(net)
     vm = columns(results, "vm_pu", sim="Grid", element="bus")
     if vm.empty:
         return None

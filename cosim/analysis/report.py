@@ -65,7 +65,11 @@ details { font-size: 14px; } code { font-size: 13px; }
 """
 
 
-def write_report(folder: str | Path, settings: kpi_mod.Settings | None = None) -> Path:
+def write_report(
+    folder: str | Path,
+    settings: kpi_mod.Settings | None = None,
+    load_grid: Callable[[str], Any] | None = None,
+) -> Path:
     """Write ``report.html`` (and ``kpis.json``/``kpis.csv``) into a run's results folder.
 
     A failed or unfinished run still gets a report, covering its finished steps, under a
@@ -75,6 +79,8 @@ def write_report(folder: str | Path, settings: kpi_mod.Settings | None = None) -
     ----------
     folder : the run's output folder (``manifest.json``, ``results.parquet/``).
     settings : limits, tariffs and emission factors of the KPIs; None: their defaults.
+    load_grid : the pandapower net of a grid source (the manifest's ``config.grid``) for the
+        grid map, e.g. ``simulators.grid.nets.load_net``; None: no grid map.
 
     Returns
     -------
@@ -102,7 +108,7 @@ def write_report(folder: str | Path, settings: kpi_mod.Settings | None = None) -
         converged = plots.columns(data, "converged", sim="Grid")
         if not converged.empty and not (converged == 1).to_numpy().any():
             notes.append("No power flow converged: no voltages, loadings or grid exchange.")
-    figures = [] if data is None else _figures(data, manifest, settings, notes)
+    figures = [] if data is None else _figures(data, manifest, settings, notes, load_grid)
     page = "\n".join(
         [
             "<!DOCTYPE html>",
@@ -124,12 +130,18 @@ def write_report(folder: str | Path, settings: kpi_mod.Settings | None = None) -
 
 
 def _figures(
-    data: pd.DataFrame, manifest: dict[str, Any], settings: kpi_mod.Settings, notes: list[str]
+    data: pd.DataFrame,
+    manifest: dict[str, Any],
+    settings: kpi_mod.Settings,
+    notes: list[str],
+    load_grid: Callable[[str], Any] | None,
 ) -> list[tuple[str, str, str]]:
     """(title, caption, base64 PNG) of every plot the results allow."""
     start = manifest.get("start")
     v_min, v_max = settings.v_min_pu, settings.v_max_pu
     grid = manifest.get("config", {}).get("grid")
+    if grid and load_grid is None:
+        notes.append("Grid map left out: no grid loader given (load_grid).")
     makers: list[tuple[Callable[[], Figure | None], str]] = [
         (
             lambda: plots.voltage_envelope(data, v_min, v_max, start=start),
@@ -143,7 +155,11 @@ def _figures(
             "Loads, batteries and EVs are positive when they consume or charge.",
         ),
         (
-            lambda: plots.grid_map(data, grid, v_min_pu=v_min, v_max_pu=v_max) if grid else None,
+            lambda: (
+                plots.grid_map(data, load_grid(grid), v_min_pu=v_min, v_max_pu=v_max)
+                if grid and load_grid
+                else None
+            ),
             "Grid map|Each bus coloured by its voltage farthest from 1 pu during the run, each "
             "line (solid) and transformer (dashed) by its highest loading; the square marks "
             "the connection to the upstream grid.",

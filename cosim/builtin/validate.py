@@ -12,13 +12,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import simbench
 
 from cosim.analysis.results import load
+from cosim.builtin.reference import run_pandapower_timeseries
 from cosim.core.errors import ConfigError, SimulationError
 from cosim.core.simapi import DEFAULT_START, iso_datetime
 from cosim.run import runner
 from cosim.run.config import make_config
 from cosim.run.scenario import load_scenario
+from simulators.profiles import model
+from simulators.profiles.simbench import simbench_table
+from simulators.simbench_nets import simbench_net
 
 STEP_S = 900  # SimBench profiles are quarter-hourly
 # largest allowed |co-simulation - run_timeseries|: both solve to pandapower's default
@@ -42,13 +47,6 @@ class Report:
 def compare(grid: str, steps: int, processes: bool = False, start: str | None = None) -> Report:
     """Run both from ``start`` (None: the scenarios' default) and compare; ConfigError for a
     grid that is not a SimBench code."""
-    import simbench
-
-    from cosim.builtin.reference import run_pandapower_timeseries
-    from simulators.profiles import model
-    from simulators.profiles.simbench import simbench_table
-    from simulators.simbench_nets import simbench_net
-
     start = start or DEFAULT_START
     if grid not in simbench.collect_all_simbench_codes():
         raise ConfigError(f"grid={grid!r} is not a SimBench code (see simbench's code list)")

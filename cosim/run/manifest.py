@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import platform
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from cosim.analysis.results import MANIFEST, parts
+from cosim.core.digest import sha256
 
 PACKAGES = (
     "cosim",
@@ -43,14 +43,6 @@ def versions() -> dict[str, str | None]:
 
 def now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def write(folder: Path, manifest: dict[str, Any]) -> None:

@@ -38,6 +38,7 @@ from mosaik_api_v3.connection import RemoteException
 
 from cosim.analysis.results import DEFAULT_FLUSH_S, parts, steps_in
 from cosim.core import lifeline
+from cosim.core.digest import sha256
 from cosim.core.errors import ConfigError, CosimError, SimulationError
 from cosim.run import manifest
 from cosim.run.config import RunConfig, as_dict
@@ -202,7 +203,7 @@ def run(
             "step_timeout_s": step_timeout_s,
             "flush_s": flush_s,
             "versions": manifest.versions(),
-            "scenario_sha256": manifest.sha256(Path(scenario.module.__file__ or "")),
+            "scenario_sha256": sha256(Path(scenario.module.__file__ or "")),
             "started_at": started_at,
             "pid": os.getpid(),
             "status": "running",

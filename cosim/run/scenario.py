@@ -31,22 +31,10 @@ from cosim.core.errors import ConfigError, unknown
 from cosim.core.imports import FILE_MODULE_PREFIX, load_file
 from cosim.run import coupling, manifest
 from cosim.run.config import RunConfig
+from cosim.run.registry import SIMULATORS
 
 BUILTIN_PACKAGE = "scenarios"
 
-# mosaik name -> "module:Class" of cosim's own simulators; ``python -m <package>`` runs each
-SIMULATORS: dict[str, str] = {
-    "Grid": "simulators.grid.sim:GridSim",
-    "Profiles": "simulators.profiles.sim:ProfilesSim",
-    "PV": "simulators.pv.sim:PVSim",
-    "Battery": "simulators.battery.sim:BatterySim",
-    "EV": "simulators.ev.sim:EVSim",
-    "CHP": "simulators.chp.sim:ChpSim",
-    "FlexLoad": "simulators.flexload.sim:FlexLoadSim",
-    "FMU": "simulators.fmu.sim:FMUSim",
-    "Events": "simulators.events.sim:EventsSim",
-    "Controller": "controllers.adapter:ControllerSim",
-}
 RECORDER = "cosim.run.recorder:RecorderSim"
 CET = timezone(timedelta(hours=1), "CET")
 """The time zone of a ``start`` given without one (SimBench's profiles are CET all year)."""

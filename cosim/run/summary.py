@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cosim.analysis import kpis
 from cosim.analysis.balance import BALANCE_ATTRS, balance_of
 from cosim.analysis.results import load, read_manifest, select, split_id
 from cosim.core.text import number
@@ -152,8 +153,6 @@ SHOWN_ABOVE = {"partial", "import_mwh", "export_mwh", "nonconverged_steps"}
 
 def kpi_lines(folder: str | Path) -> list[tuple[str, str]]:
     """The headline KPIs the lines above do not show already (``cosim report`` has them all)."""
-    from cosim.analysis import kpis
-
     found = kpis.headline(kpis.compute(folder))
     return [
         (k.name, f"{number(k.value)} {k.unit}" + (f" ({k.at})" if k.at else ""))

@@ -21,6 +21,11 @@ OBJECTIVES = tuple(
     if group == "economics" and name != "year_scale"
 )
 SEASON_STARTS = ((1, 15), (4, 15), (7, 15), (10, 15))  # (month, day) of each season's period
+CONSTRAINTS = ("voltage_violation_h", "overload_h", "energy_not_served_mwh")
+"""KPIs summed over a design's periods; feasible: 0 h outside the voltage band, 0 h overloaded,
+energy not served at most ``max_ens_mwh``."""
+DESIGNS = "designs"
+"""Folder of a study that holds one folder per design."""
 
 
 @dataclass(frozen=True)

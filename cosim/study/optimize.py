@@ -29,15 +29,22 @@ from typing import Any
 from cosim.analysis import economics, kpis
 from cosim.core.errors import ConfigError
 from cosim.run.config import make_config, parse_overrides
+from cosim.run.scenario import load_scenario
 from cosim.study.cluster import dask_client
-from cosim.study.design_space import Period, Range, check_objectives, parse_ranges, periods
-from cosim.study.sweep import default_workers, run_name
+from cosim.study.design_space import (
+    CONSTRAINTS,
+    DESIGNS,
+    Period,
+    Range,
+    check_objectives,
+    parse_ranges,
+    periods,
+)
+from cosim.study.optimize_report import write_outputs
+from cosim.study.sweep import default_workers, run_name, worker_ref
 from cosim.study.sweep import run_one as run_period
 
-STUDY_LOG, STUDY_JSON, DESIGN_JSON, DESIGNS = "study.log", "study.json", "design.json", "designs"
-CONSTRAINTS = ("voltage_violation_h", "overload_h", "energy_not_served_mwh")
-"""KPIs summed over a design's periods; feasible: 0 h outside the voltage band, 0 h overloaded,
-energy not served at most ``max_ens_mwh``."""
+STUDY_LOG, STUDY_JSON, DESIGN_JSON = "study.log", "study.json", "design.json"
 MAX_REPEATS = 50  # proposals of known designs in a row that end a search: it has converged
 
 
@@ -270,6 +277,7 @@ def optimize(
     max_ens_mwh: float = 0.0,
     seed: int = 0,
     progress: bool = True,
+    load_grid: Callable[[str], Any] | None = None,
 ) -> Path:
     """Search the ``ranges`` for the designs that minimise ``objectives``; the study folder.
 
@@ -287,12 +295,10 @@ def optimize(
     period_spec : ``run`` or ``seasons:DAYS`` (:func:`periods`).
     kpi_settings : KPI settings (tariffs, limits, ``costs`` file) every design is priced with.
     max_ens_mwh : energy not served a feasible design may have over its periods [MWh].
+    load_grid : the net of a grid source, for the best design's grid map (see
+        :func:`cosim.analysis.report.write_report`).
     """
     from tqdm import tqdm
-
-    from cosim.run.scenario import load_scenario
-    from cosim.study.optimize_report import write_outputs
-    from cosim.study.sweep import worker_ref
 
     loaded = load_scenario(scenario)
     cls = loaded.config_class
@@ -345,7 +351,7 @@ def optimize(
                     lambda fs: list(wait(fs, return_when="FIRST_COMPLETED").done),
                     n, todo, goals, folder, bar.update,
                 )  # fmt: skip
-    write_outputs(folder, study, found, goals, kpi_settings)
+    write_outputs(folder, study, found, goals, kpi_settings, load_grid)
     return folder
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +21,7 @@ from matplotlib.figure import Figure
 
 from cosim.analysis import kpis, report
 from cosim.analysis.kpi_catalogue import CATALOGUE
-from cosim.study.design_space import OBJECTIVES, Range
-from cosim.study.optimize import CONSTRAINTS, DESIGNS
+from cosim.study.design_space import CONSTRAINTS, DESIGNS, OBJECTIVES, Range
 from cosim.study.sweep import SUMMARY_CSV, SUMMARY_PARQUET, run_name
 
 BEST_CSV = "best.csv"
@@ -75,8 +74,10 @@ def write_outputs(
     ranges: Mapping[str, Range],
     objectives: Sequence[str],
     settings: kpis.Settings,
+    load_grid: Callable[[str], Any] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Write the trial table, the best designs and ``report.html``; the table and the best."""
+    """Write the trial table, the best designs and ``report.html`` (``load_grid``: see
+    :func:`cosim.analysis.report.write_report`); the table and the best."""
     table = trial_table(study, ranges, objectives)
     table.to_parquet(folder / SUMMARY_PARQUET, index=False)
     table.to_csv(folder / SUMMARY_CSV, index=False)
@@ -88,7 +89,7 @@ def write_outputs(
             p for p in (folder / DESIGNS / str(top["design"].iloc[0])).iterdir() if p.is_dir()
         )
         if runs:
-            page = report.write_report(runs[0], settings)
+            page = report.write_report(runs[0], settings, load_grid)
             link = str(page.relative_to(folder))
     _page(folder, table, top, ranges, objectives, link)
     return table, top

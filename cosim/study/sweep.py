@@ -22,6 +22,7 @@ import shutil
 import sys
 import time
 import types
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,9 +31,14 @@ from typing import Any, get_origin
 
 import pandas as pd
 
+from cosim.analysis import kpis
+from cosim.analysis.kpis import HEADLINE
 from cosim.analysis.results import MANIFEST
 from cosim.core.errors import ConfigError, CosimError, unknown
+from cosim.run import runner
 from cosim.run.config import RunConfig, as_dict, field_types, make_config, parse_value
+from cosim.run.logs import quiet_logging
+from cosim.run.scenario import load_scenario
 from cosim.study.cluster import dask_client
 
 SUMMARY_PARQUET = "summary.parquet"
@@ -190,28 +196,19 @@ def _done(folder: Path, run: PlannedRun, scenario: str) -> dict[str, Any] | None
 
 def _quiet_worker() -> None:
     """Warnings and errors only: loguru (mosaik) at WARNING, no library FutureWarnings."""
-    import warnings
-
-    from cosim.cli import quiet_logging
-
     quiet_logging()
     warnings.filterwarnings("ignore", category=FutureWarning)
 
 
 def _headline(folder: Path) -> dict[str, float]:
     """Headline KPI values of a run folder; also written as kpis.json and kpis.csv there."""
-    from cosim.analysis import kpis
-
     found = kpis.compute(folder)
     kpis.write(found, folder)
-    return {k.name: k.value for k in found if k.name in kpis.HEADLINE and k.name != "partial"}
+    return {k.name: k.value for k in found if k.name in HEADLINE and k.name != "partial"}
 
 
 def run_one(scenario_ref: str, values: dict[str, Any], out_dir: str) -> dict[str, Any]:
     """One run in a worker: clear an earlier attempt's folder, run, return a small dict."""
-    from cosim.run import runner
-    from cosim.run.scenario import load_scenario
-
     _quiet_worker()
     folder = Path(out_dir)
     if folder.exists():  # a failed or partial attempt: the plan skipped completed runs
@@ -249,10 +246,8 @@ def _result(status: str, error: str | None, steps_done: int, wall_s: float) -> d
 
 def _skipped(folder: Path, found: dict[str, Any]) -> dict[str, Any]:
     """The result of a run completed earlier, from its manifest and KPI files."""
-    from cosim.analysis import kpis
-
     try:
-        headline = {k.name: k.value for k in kpis.read(folder) if k.name in kpis.HEADLINE}
+        headline = {k.name: k.value for k in kpis.read(folder) if k.name in HEADLINE}
     except CosimError:  # completed by other means: compute them now
         try:
             headline = _headline(folder)
@@ -339,8 +334,6 @@ def summary_frame(
     runs: Sequence[PlannedRun], results: Mapping[str, Mapping[str, Any]]
 ) -> pd.DataFrame:
     """One row per run, in plan order: name, varied values and seed, outcome, headline KPIs."""
-    from cosim.analysis.kpis import HEADLINE
-
     keys = list(dict.fromkeys([*(k for r in runs for k in r.params), "seed"]))
     present = {name for r in results.values() for name in r["kpis"]}
     kpi_names = [n for n in HEADLINE if n in present]
@@ -403,8 +396,6 @@ def sweep(
     out : sweep folder (default results/<name>-sweep-<time>); runs completed there are skipped.
     overrides : values of the fields not varied (text is parsed like ``--set``).
     """
-    from cosim.run.scenario import load_scenario
-
     loaded = load_scenario(scenario)
     cls = loaded.config_class
     runs = plan(cls, vary_values(cls, vary or {}), fixed_values(cls, overrides or {}), seeds)

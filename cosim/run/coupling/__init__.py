@@ -10,15 +10,13 @@
   mosaik applies the transform to the connection's values in the scenario's own process, so
   in-process and ``--processes`` runs give the same values in the same step. A name that does
   not exist is a ConfigError at build time that lists the names that do.
-- :func:`serve` (``python -m cosim.run.coupling serve Battery --port 5678``) runs one of cosim's
+- ``python -m cosim.run.coupling serve Battery --port 5678`` (``__main__``) runs one of cosim's
   simulators in server mode for a scenario to connect to; it binds 127.0.0.1 unless told
   otherwise.
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import difflib
 import importlib
 import importlib.util
@@ -27,7 +25,7 @@ import numbers
 import shlex
 import shutil
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -383,45 +381,3 @@ def couple(
         raise ConfigError(f"{name} ({how}) refused init: {remote_text(err)}") from None
     except (ScenarioError, SystemExit, MosaikSimulationError) as err:
         raise ConfigError(f"{name} ({how}) could not be started: {err}") from None
-
-
-# --- server mode ---------------------------------------------------------------------------
-
-
-def serve(sim_name: str, port: int, host: str = "127.0.0.1", wait_s: int = 60) -> None:
-    """Run one of cosim's simulators as a server for one run of a scenario that connects.
-
-    It waits ``wait_s`` for the scenario, serves it, and exits when the scenario stops.
-    """
-    import mosaik_api_v3
-
-    from cosim.run.scenario import SIMULATORS  # here: cosim.run.scenario imports this module
-
-    if sim_name not in SIMULATORS:
-        raise ConfigError(
-            f"simulator={sim_name!r} is unknown; known: {', '.join(sorted(SIMULATORS))}"
-        )
-    module, cls = SIMULATORS[sim_name].split(":")
-    simulator = getattr(importlib.import_module(module), cls)()
-    asyncio.run(mosaik_api_v3.run_as_server(simulator, host, port, start_timeout=wait_s))
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m cosim.run.coupling serve SIM --port N [--host 127.0.0.1] [--wait-s 60]``."""
-    parser = argparse.ArgumentParser(prog="python -m cosim.run.coupling")
-    sub = parser.add_subparsers(dest="command", required=True)
-    srv = sub.add_parser("serve", help="run one of cosim's simulators in server mode")
-    srv.add_argument("sim", help="mosaik name of the simulator, e.g. Battery")
-    srv.add_argument("--port", type=int, required=True)
-    srv.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    srv.add_argument("--wait-s", type=int, default=60, help="how long to wait for mosaik [s]")
-    args = parser.parse_args(argv)
-    try:
-        serve(args.sim, args.port, args.host, args.wait_s)
-    except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except RuntimeError as err:  # mosaik_api_v3: nobody connected within wait_s
-        print(f"error: {args.sim} on {args.host}:{args.port}: {err}", file=sys.stderr)
-        return 1
-    return 0
