@@ -3,7 +3,8 @@
 - :func:`cosim_run`: a whole in-process cosim run of a scenario (start, build, every step,
   recording to Parquet, manifest).
 - :func:`anchor_run`: pandapower's own ``run_timeseries`` (ConstControl + OutputWriter,
-  ``cosim.reference.run_pandapower_timeseries``) on the same SimBench net and profiles, logging
+  ``cosim.builtin.reference.run_pandapower_timeseries``) on the same SimBench net and profiles,
+  logging
   the same quantities as ``grid_profiles`` records.
 """
 
@@ -18,9 +19,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pandas as pd
 
-from cosim import runner
-from cosim.config import make_config
-from cosim.scenario import load_scenario
+from cosim.run import runner
+from cosim.run.config import make_config
+from cosim.run.scenario import load_scenario
 
 STEP_S = 900
 """Step of every benchmark run: SimBench's 15-min rows [s]."""
@@ -63,9 +64,9 @@ def anchor_run(
 
     Loads the net (from cosim's SimBench cache, as cosim does) and its profiles, then runs
     ``steps`` power flows logging ``logged``; returns the logged values, indexed by ``t_s`` [s]
-    with ``(entity, attr)`` columns (see ``cosim.reference.run_pandapower_timeseries``).
+    with ``(entity, attr)`` columns (see ``cosim.builtin.reference.run_pandapower_timeseries``).
     """
-    from cosim.reference import run_pandapower_timeseries
+    from cosim.builtin.reference import run_pandapower_timeseries
     from simulators.profiles.simbench import simbench_table
     from simulators.simbench_nets import simbench_net
 

@@ -8,7 +8,7 @@ same quantities: every bus vm_pu, line and trafo loading_percent, ext_grid p_mw 
 - cosim: the whole in-process run (starting simulators, building entities, every step,
   recording to Parquet, manifest).
 - anchor: ConstControl + ``run_timeseries`` with an OutputWriter logging those quantities
-  (``cosim.reference.run_pandapower_timeseries``).
+  (``cosim.builtin.reference.run_pandapower_timeseries``).
 
 - second anchor, for reference only: the same loop logging only bus vm_pu and line
   loading_percent, which lets pandapower take its own fast path (``only_v_results`` with batch
@@ -54,7 +54,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--processes", action="store_true", help="cosim simulators as processes")
     args = parser.parse_args()
-    from cosim.cli import quiet_logging
+    from cosim.run.logs import quiet_logging
 
     quiet_logging()
     print(

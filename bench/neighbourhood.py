@@ -19,10 +19,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cosim import runner
-from cosim.cli import quiet_logging
-from cosim.config import make_config
-from cosim.scenario import load_scenario
+from cosim.run import runner
+from cosim.run.config import make_config
+from cosim.run.logs import quiet_logging
+from cosim.run.scenario import load_scenario
 
 
 def wall_s(name: str, steps: int) -> float:

@@ -29,11 +29,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pandas as pd
 
-from cosim.cli import quiet_logging
-from cosim.optimize import optimize
-from cosim.optimize_report import BEST_CSV
-from cosim.scenario import load_scenario
-from cosim.sweep import execute, plan, vary_values
+from cosim.run.logs import quiet_logging
+from cosim.run.scenario import load_scenario
+from cosim.study.optimize import optimize
+from cosim.study.optimize_report import BEST_CSV
+from cosim.study.sweep import execute, plan, vary_values
 
 RANGES = {
     "pv_p_peak_mw": (0.004, 0.012, 0.002),

@@ -20,12 +20,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cosim.cli import quiet_logging
-from cosim.config import make_config
-from cosim.design_space import Period, periods
-from cosim.kpis import DEFAULT_SETTINGS
-from cosim.optimize import evaluate_design
-from cosim.scenario import load_scenario
+from cosim.analysis.kpis import DEFAULT_SETTINGS
+from cosim.run.config import make_config
+from cosim.run.logs import quiet_logging
+from cosim.run.scenario import load_scenario
+from cosim.study.design_space import Period, periods
+from cosim.study.optimize import evaluate_design
 
 SHOWN = ("npc_eur", "grid_eur_per_year", "fuel_eur_per_year", "co2_project_kg", "lcoe_eur_per_mwh")
 

@@ -26,10 +26,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cosim import kpis, results, runner
-from cosim.config import make_config
-from cosim.results import read_manifest
-from cosim.scenario import load_scenario
+from cosim.analysis import kpis, results
+from cosim.analysis.results import read_manifest
+from cosim.run import runner
+from cosim.run.config import make_config
+from cosim.run.scenario import load_scenario
 
 YEAR_STEPS = 35_040
 HOURS_PER_YEAR = 8760.0

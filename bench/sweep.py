@@ -4,7 +4,7 @@
 
 The runs are ``neighbourhood`` with pv_share_frac 0.2, 0.4, 0.6, 0.8 x battery_share_frac 0, 0.5
 (8 runs). The anchor runs them one after another in this process with the function each
-worker runs (``cosim.sweep.run_one``: the run and its headline KPIs), the process cold at the
+worker runs (``cosim.study.sweep.run_one``: the run and its headline KPIs), the process cold at the
 start like each worker: its first run pays the imports and numba's compilation. The sweep starts
 its LocalCluster, runs them on ``--workers`` worker processes and writes the summary.
 
@@ -25,10 +25,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cosim import results
-from cosim.cli import quiet_logging
-from cosim.scenario import load_scenario
-from cosim.sweep import execute, plan, run_one, vary_values
+from cosim.analysis import results
+from cosim.run.logs import quiet_logging
+from cosim.run.scenario import load_scenario
+from cosim.study.sweep import execute, plan, run_one, vary_values
 
 VARY = {"pv_share_frac": "0.2,0.4,0.6,0.8", "battery_share_frac": "0,0.5"}
 

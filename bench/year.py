@@ -78,7 +78,7 @@ def sample_rss_per_step(steps: int, samples: int) -> list[tuple[int, float]]:
     Wraps ``RecorderSim.step`` of this process (the benchmark's own instrumentation); the
     returned list fills while the run goes, as (step, MiB).
     """
-    from cosim import recorder
+    from cosim.run import recorder
 
     every = max(steps // max(samples, 1), 1)
     taken: list[tuple[int, float]] = []
@@ -112,7 +112,7 @@ def cosim_day(out_dir: Path, steps: int) -> pd.DataFrame:
     """The first ``steps`` steps of vm_pu and loading_percent from a cosim results folder."""
     import pyarrow.dataset as ds
 
-    from cosim.results import SCHEMA, parts
+    from cosim.analysis.results import SCHEMA, parts
 
     dataset = ds.dataset([str(p) for p in parts(out_dir)], format="parquet", schema=SCHEMA)
     wanted = (ds.field("t_s") < steps * STEP_S) & ds.field("attr").isin(
@@ -126,7 +126,7 @@ def cosim_day(out_dir: Path, steps: int) -> pd.DataFrame:
 
 def run_case(case: str, grid: str, steps: int, work: Path, sets: list[str], samples: int) -> None:
     """One case in this process; writes ``<work>/<case>.json`` and ``<case>-day.parquet``."""
-    from cosim.cli import quiet_logging
+    from cosim.run.logs import quiet_logging
 
     quiet_logging()
     info: dict[str, Any] = {}
@@ -221,8 +221,8 @@ def agreement(ours: pd.DataFrame, ref: pd.DataFrame) -> str:
 
 def neighbourhood_sets(extra: list[str]) -> tuple[list[str], str]:
     """``--neighbourhood-set`` values, plus demand response where the Config offers it."""
-    from cosim.config import make_config
-    from cosim.scenario import load_scenario
+    from cosim.run.config import make_config
+    from cosim.run.scenario import load_scenario
 
     cls = load_scenario("neighbourhood").config_class
     sets = list(extra)

@@ -7,7 +7,7 @@ sim params. With ``--remote`` it listens on HOST:PORT for a mosaik scenario to c
 import mosaik_api_v3
 
 from controllers.adapter import ControllerSim
-from cosim import lifeline
+from cosim.core import lifeline
 
 if __name__ == "__main__":
     lifeline.bind()  # dies with the run that started it

@@ -18,8 +18,8 @@ from mosaik_api_v3.types import CreateResult, InputData, Meta, OutputData, Outpu
 
 from controllers import registry
 from controllers.base import Controller, Measurements
-from cosim.errors import ConfigError, SimulationError
-from cosim.simapi import API_VERSION, check_init
+from cosim.core.errors import ConfigError, SimulationError
+from cosim.core.simapi import API_VERSION, check_init
 
 MODEL = "Controller"
 EID = "ctrl"

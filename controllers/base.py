@@ -36,7 +36,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from cosim.errors import SimulationError
+from cosim.core.errors import SimulationError
 
 Point = tuple[str, str]
 """(entity full id, attribute)."""

@@ -35,7 +35,7 @@ ask (or a marginal buyer that lowers its bid) moves the price in its favour (Mye
 Satterthwaite 1983: no budget-balanced, individually rational, efficient mechanism is
 strategy-proof). Bidding the tariffs (buy at most at the retail price, sell at least at the
 feed-in credit) makes every participant's bill no higher than under net billing
-(:func:`cosim.market_kpis.settle`).
+(:func:`cosim.analysis.market_kpis.settle`).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cosim.errors import ConfigError
+from cosim.core.errors import ConfigError
 
 MECHANISMS = ("uniform", "pay_as_bid", "p2p")
 _TOL_MWH = 1e-12  # quantities below this are no trade [MWh]

@@ -57,9 +57,9 @@ from controllers.dispatch import (
     shave_mw,
     take,
 )
-from cosim.errors import ConfigError, SimulationError
-from cosim.simapi import DEFAULT_STEP_S
-from cosim.units import SECONDS_PER_HOUR
+from cosim.core.errors import ConfigError, SimulationError
+from cosim.core.simapi import DEFAULT_STEP_S
+from cosim.core.units import SECONDS_PER_HOUR
 
 
 def _columns(seen: Measurements, entities: list[str], *attrs: str) -> list[np.ndarray]:

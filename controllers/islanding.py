@@ -36,7 +36,7 @@ The shedding estimate is persistence: the island needs next step what it needed 
 the battery's SoC is taken after this step's island power, which it books only next step.
 Efficiency losses are left out of the estimate (a few per cent of the energy). The
 synchronisation limits default to IEEE 1547-2018 Table 39 for DER up to 500 kVA
-(:mod:`cosim.synchronism`).
+(:mod:`cosim.core.synchronism`).
 """
 
 from __future__ import annotations
@@ -45,9 +45,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from controllers.base import Controller, Measurements, Point, SetPoints
-from cosim.errors import ConfigError
-from cosim.synchronism import F_NOMINAL_HZ, SyncLimits, in_sync, limits_for, wrap_degree
-from cosim.units import SECONDS_PER_HOUR
+from cosim.core.errors import ConfigError
+from cosim.core.synchronism import F_NOMINAL_HZ, SyncLimits, in_sync, limits_for, wrap_degree
+from cosim.core.units import SECONDS_PER_HOUR
 
 SMALL_DER = limits_for(0.0)
 

@@ -24,7 +24,7 @@ above ``v_max_pu``; every seller while the feeder exports over a line or trafo a
 The controller sets nothing. Its reports per step: the clearing price, the traded, offered
 and curtailed power (energy / step) [MW], the tariffs, and per participant ``<name>:p_net_mw``,
 ``<name>:p_bought_mw``, ``<name>:p_sold_mw`` and ``<name>:local_eur`` (paid minus received for
-local trades this step) from which :mod:`cosim.market_kpis` computes the bills.
+local trades this step) from which :mod:`cosim.analysis.market_kpis` computes the bills.
 """
 
 from __future__ import annotations
@@ -36,9 +36,9 @@ import numpy as np
 
 from controllers import clearing
 from controllers.base import Controller, Measurements, Point, SetPoints
-from cosim.errors import ConfigError
-from cosim.simapi import DEFAULT_STEP_S
-from cosim.units import SECONDS_PER_HOUR
+from cosim.core.errors import ConfigError
+from cosim.core.simapi import DEFAULT_STEP_S
+from cosim.core.units import SECONDS_PER_HOUR
 
 PARTICIPANT_ATTRS = ("p_net_mw", "p_bought_mw", "p_sold_mw", "local_eur")
 """Per-participant reports, each as ``<name>:<attr>``."""
@@ -84,7 +84,8 @@ class LocalMarket(Controller):
     zip_beta : float
         Learning rate of ``zip`` (0, 1].
     retail_eur_per_mwh, feed_in_eur_per_mwh : float
-        Grid tariffs [EUR/MWh], retail >= feed-in. Defaults 300 / 80 as cosim.kpis.Settings.
+        Grid tariffs [EUR/MWh], retail >= feed-in. Defaults 300 / 80 as
+        cosim.analysis.kpis.Settings.
     v_max_pu, v_ramp_pu : float
         Voltage rule: offers are cut from ``v_max_pu`` on, fully at ``v_max + v_ramp`` [p.u.].
     loading_max_percent, loading_ramp_percent : float

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from controllers.base import Controller
-from cosim.errors import ConfigError, unknown
-from cosim.imports import load_file
+from cosim.core.errors import ConfigError, unknown
+from cosim.core.imports import load_file
 
 ENTRY_POINT_GROUP = "cosim.controllers"
 BUILTIN: dict[str, str] = {

@@ -3,6 +3,11 @@
 Exit codes: 0 done, 1 the simulation failed (for ``sweep``: at least one run failed), 2 bad
 input (one message, no traceback), 128 + the signal's number when SIGINT (130) or SIGTERM (143)
 interrupted the run (``run`` records ``interrupted`` in the manifest first).
+
+The top of the import contract: the one cosim module that may import every layer and the
+built-in simulators. Each command imports its modules when it runs (function-local imports, for
+start-up speed only: mosaik, pandapower and Dask take seconds, and ``cosim --help``, ``cosim
+list`` and ``cosim sims`` need none of them).
 """
 
 from __future__ import annotations
@@ -17,18 +22,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from cosim.errors import ConfigError, CosimError
+from cosim.core.errors import ConfigError, CosimError
+from cosim.run.logs import quiet_logging
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 EXIT_SIGNAL_BASE = 128  # + the signal's number: 130 SIGINT, 143 SIGTERM (the shells' convention)
-
-
-def quiet_logging() -> None:
-    """mosaik and the simulator API log through loguru: show warnings and errors only."""
-    from loguru import logger
-
-    logger.remove()
-    logger.add(sys.stderr, level="WARNING", format="{level}: {message}")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -86,22 +84,23 @@ def _add_kpi_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _settings(pairs: Sequence[str]) -> Any:
-    from cosim.config import parse_overrides
-    from cosim.kpis import Settings
+    from cosim.analysis.kpis import Settings
+    from cosim.run.config import parse_overrides
 
     return Settings(**parse_overrides(Settings, pairs))
 
 
 def _report(args: argparse.Namespace) -> int:
-    from cosim.report import write_report
+    from cosim.analysis.report import write_report
+    from simulators.grid.nets import load_net
 
-    path = write_report(args.folder, _settings(args.kpi_settings))
+    path = write_report(args.folder, _settings(args.kpi_settings), load_net)
     print(f"report: {path}")
     return EXIT_OK
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from cosim import compare
+    from cosim.analysis import compare
 
     table = compare.compare(args.folder_a, args.folder_b, _settings(args.kpi_settings))
     print(f"a: {args.folder_a}\nb: {args.folder_b}\n")
@@ -144,13 +143,13 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
         "--step-timeout-s",
         metavar="SECONDS",
         help="longest wait for a simulator in its own process or on another host to answer a"
-        " step (default: cosim.runner.run's step_timeout_s, 60)",
+        " step (default: cosim.run.runner.run's step_timeout_s, 60)",
     )
     parser.add_argument(
         "--flush-s",
         metavar="SECONDS",
         help="longest wall time between writes of the recorded steps, the most a killed run"
-        " loses (default: cosim.results.DEFAULT_FLUSH_S, 10)",
+        " loses (default: cosim.analysis.results.DEFAULT_FLUSH_S, 10)",
     )
 
 
@@ -166,9 +165,9 @@ def _seconds(option: str, text: str) -> float:
 
 
 def _run(scenario_ref: str, args: argparse.Namespace) -> int:
-    from cosim import runner, summary
-    from cosim.config import make_config
-    from cosim.scenario import load_scenario
+    from cosim.run import runner, summary
+    from cosim.run.config import make_config
+    from cosim.run.scenario import load_scenario
 
     scenario = load_scenario(scenario_ref)
     cfg = make_config(scenario.config_class, args.overrides)
@@ -234,9 +233,9 @@ def _add_sweep_parser(sub: Any) -> None:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from cosim import sweep
-    from cosim.config import parse_overrides
-    from cosim.scenario import load_scenario
+    from cosim.run.config import parse_overrides
+    from cosim.run.scenario import load_scenario
+    from cosim.study import sweep
 
     scenario = load_scenario(args.scenario)
     cls = scenario.config_class
@@ -292,9 +291,10 @@ def _add_optimize_parser(sub: Any) -> None:
 def _optimize(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from cosim.kpis import Settings
-    from cosim.optimize import optimize
-    from cosim.optimize_report import BEST_CSV
+    from cosim.analysis.kpis import Settings
+    from cosim.study.optimize import optimize
+    from cosim.study.optimize_report import BEST_CSV
+    from simulators.grid.nets import load_net
 
     out = optimize(
         args.scenario,
@@ -309,6 +309,7 @@ def _optimize(args: argparse.Namespace) -> int:
         Settings(costs=args.costs),
         args.max_ens_mwh,
         args.seed,
+        load_grid=load_net,
     )
     best = pd.read_csv(out / BEST_CSV)
     if best.empty:
@@ -320,7 +321,7 @@ def _optimize(args: argparse.Namespace) -> int:
 
 
 def _list() -> int:
-    from cosim.scenario import builtin_names, load_scenario
+    from cosim.run.scenario import builtin_names, load_scenario
 
     for name in builtin_names():
         doc = (load_scenario(name).module.__doc__ or "").strip().splitlines()
@@ -329,8 +330,8 @@ def _list() -> int:
 
 
 def _config(scenario_ref: str) -> int:
-    from cosim.config import describe
-    from cosim.scenario import load_scenario
+    from cosim.run.config import describe
+    from cosim.run.scenario import load_scenario
 
     rows = [["field", "type", "default", "unit", "description"]]
     rows += describe(load_scenario(scenario_ref).config_class)
@@ -341,7 +342,7 @@ def _config(scenario_ref: str) -> int:
 
 
 def _catalog(one: str, every: str, name: str | None) -> str:
-    from cosim import catalog
+    from cosim.builtin import catalog
 
     return str(getattr(catalog, one)(name) if name else getattr(catalog, every)())
 
@@ -352,7 +353,7 @@ def _print(text: str) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from cosim import validate
+    from cosim.builtin import validate
 
     report = validate.compare(args.grid, args.steps, args.processes, args.start)
     print(validate.render(report))

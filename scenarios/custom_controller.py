@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from controllers.base import Controller, Measurements, Point, SetPoints
-from cosim.scenario import Builder
+from cosim.run.scenario import Builder
 from scenarios import neighbourhood
 
 

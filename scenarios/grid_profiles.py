@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from cosim.config import RunConfig
-from cosim.errors import ConfigError
-from cosim.scenario import Builder
+from cosim.core.errors import ConfigError
+from cosim.run.config import RunConfig
+from cosim.run.scenario import Builder
 from simulators.grid.nets import check_source
 
 

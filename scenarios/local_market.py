@@ -17,7 +17,7 @@ while the feeder exports over an overloaded branch) have their offers cut. Wirin
 
 The controller sets nothing; it reports the clearing price, traded, offered and curtailed
 power and every participant's metered net power, local purchases and sales and their money,
-which are recorded: the market KPIs (``cosim.market_kpis``: bills under net metering, net
+which are recorded: the market KPIs (``cosim.analysis.market_kpis``: bills under net metering, net
 billing and the market, self-sufficiency, volume) and the report's market plot come from them.
 """
 
@@ -28,9 +28,9 @@ from typing import Any
 
 from controllers import clearing
 from controllers.market import MARKET_REPORTS, PARTICIPANT_ATTRS, participant_attr
-from cosim.config import RunConfig
-from cosim.errors import ConfigError
-from cosim.scenario import Builder
+from cosim.core.errors import ConfigError
+from cosim.run.config import RunConfig
+from cosim.run.scenario import Builder
 from scenarios import neighbourhood
 
 

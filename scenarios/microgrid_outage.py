@@ -29,9 +29,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from controllers.registry import find
-from cosim.config import RunConfig
-from cosim.errors import ConfigError
-from cosim.scenario import Builder
+from cosim.core.errors import ConfigError
+from cosim.run.config import RunConfig
+from cosim.run.scenario import Builder
 from simulators.simbench_nets import check_code
 
 SECONDS_PER_HOUR = 3600

@@ -47,9 +47,9 @@ from typing import Any
 import numpy as np
 
 from controllers.registry import check_options, find
-from cosim.config import RunConfig
-from cosim.errors import ConfigError
-from cosim.scenario import Builder
+from cosim.core.errors import ConfigError
+from cosim.run.config import RunConfig
+from cosim.run.scenario import Builder
 from simulators.simbench_nets import codes
 
 BUILTIN_PRICE_FILE = Path(__file__).parent / "data" / "day_ahead_price_2016.csv"

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from cosim.errors import ConfigError
+from cosim.core.errors import ConfigError
 
 
 def number(name: str, value: object) -> float:

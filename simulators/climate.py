@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cosim.units import SECONDS_PER_HOUR
+from cosim.core.units import SECONDS_PER_HOUR
 
 DAYS_PER_YEAR = 365
 HOURS_PER_YEAR = DAYS_PER_YEAR * 24

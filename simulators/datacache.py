@@ -24,8 +24,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from cosim.errors import ConfigError
-from cosim.manifest import sha256
+from cosim.core.digest import sha256
+from cosim.core.errors import ConfigError
 
 MANIFEST = "manifest.json"
 FORMAT = 1

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from cosim.errors import ConfigError
+from cosim.core.errors import ConfigError
 from simulators import datacache
 
 PROFILES_FILE = "profiles.arrow"

@@ -10,12 +10,12 @@ Wiring of the run (scenarios/microgrid_outage.py)::
 import pandas as pd
 import pytest
 
-from cosim import runner
-from cosim.balance import balance_of, energy_balance
-from cosim.config import make_config
-from cosim.results import read_manifest
-from cosim.scenario import load_scenario
-from cosim.summary import render
+from cosim.analysis.balance import balance_of, energy_balance
+from cosim.analysis.results import read_manifest
+from cosim.run import runner
+from cosim.run.config import make_config
+from cosim.run.scenario import load_scenario
+from cosim.run.summary import render
 from simulators.simbench_nets import simbench_net
 
 

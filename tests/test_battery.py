@@ -1,6 +1,6 @@
 """Stationary batteries: hand calculations, invariants, bad parameters, both process modes.
 
-Wiring of the mosaik test (``cosim.testing.run_simulator``)::
+Wiring of the mosaik test (``cosim.run.testing.run_simulator``)::
 
     Series-0.series_k --p_set_mw--> Under-0.battery_k --p_mw, soc_frac, ...--> Collector
 
@@ -16,8 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cosim.errors import ConfigError, SimulationError
-from cosim.testing import run_simulator
+from cosim.core.errors import ConfigError, SimulationError
+from cosim.run.testing import run_simulator
 from simulators.battery import model
 from simulators.battery.model import BatteryParams, Fleet
 from simulators.battery.sim import OUTPUTS, BatterySim

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from cosim import catalog, cli
-from cosim.simapi import params_of
+from cosim import cli
+from cosim.builtin import catalog
+from cosim.core.simapi import params_of
 from simulators.battery.model import BatteryParams
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "simulators.md"
@@ -21,7 +22,7 @@ def test_docs_generated_part_is_in_step() -> None:
     text = DOCS.read_text()
     assert catalog.docs_with_reference(text) == text, (
         "docs/simulators.md is stale; regenerate with "
-        "cosim.catalog.docs_with_reference(text) (see its module docstring)"
+        "cosim.builtin.catalog.docs_with_reference(text) (see its module docstring)"
     )
 
 

@@ -1,6 +1,6 @@
 """The CHP simulator: model physics, heat demand, adapter, and mosaik in- and out-of-process.
 
-Wiring of the mosaik tests (cosim.testing.run_simulator):
+Wiring of the mosaik tests (cosim.run.testing.run_simulator):
 Series --p_set_mw--> CHP-0.chp_<k> --p_mw, p_fuel_mw, ...--> Collector
 """
 
@@ -17,8 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cosim.errors import ConfigError, SimulationError
-from cosim.testing import run_simulator
+from cosim.core.errors import ConfigError, SimulationError
+from cosim.run.testing import run_simulator
 from simulators.chp import heat_demand as hd
 from simulators.chp import model
 from simulators.chp.sim import OUTPUTS, ChpSim

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from controllers import clearing
 from controllers.clearing import MECHANISMS, clear, curtail_share, limit_prices
-from cosim.errors import ConfigError
-from cosim.market_kpis import settle
+from cosim.analysis.market_kpis import settle
+from cosim.core.errors import ConfigError
 
 # Example book: bids A 3 MWh @ 250, B 2 @ 200, C 1 @ 100; offers X 2 @ 90, Y 2 @ 150, Z 5 @ 220.
 # Merit order (bids descending, offers ascending): A-X 2 MWh (250 >= 90), A-Y 1 (250 >= 150),

@@ -127,7 +127,7 @@ def test_report_with_bad_settings_or_manifest_is_exit_2_and_writes_nothing(tmp_p
 @pytest.mark.parametrize(
     ("source", "message"),
     [
-        ("Config = 3\ndef build(b, cfg):\n    pass\n", "Config must subclass cosim.config"),
+        ("Config = 3\ndef build(b, cfg):\n    pass\n", "Config must subclass cosim.run.config"),
         ("import math\n\ndef build(b, cfg)\n    pass\n", "bad.py:3:18: SyntaxError: expected ':'"),
     ],
     ids=["config-not-a-class", "syntax-error"],

@@ -12,7 +12,7 @@ import pandas as pd
 import pvlib
 import pytest
 
-from cosim.errors import ConfigError
+from cosim.core.errors import ConfigError
 from simulators import climate
 from simulators.pv import model
 from simulators.pv.chunks import AvailablePower

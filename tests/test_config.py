@@ -6,8 +6,8 @@ from typing import Literal
 
 import pytest
 
-from cosim.config import RunConfig, as_dict, make_config, parse_overrides
-from cosim.errors import ConfigError
+from cosim.core.errors import ConfigError
+from cosim.run.config import RunConfig, as_dict, make_config, parse_overrides
 
 
 @dataclass(frozen=True)

@@ -21,10 +21,11 @@ import pytest
 from controllers import registry
 from controllers.adapter import ControllerSim, set_point_attr
 from controllers.base import Controller, Measurements
-from cosim import results, runner
-from cosim.config import make_config
-from cosim.errors import ConfigError, SimulationError
-from cosim.scenario import load_scenario
+from cosim.analysis import results
+from cosim.core.errors import ConfigError, SimulationError
+from cosim.run import runner
+from cosim.run.config import make_config
+from cosim.run.scenario import load_scenario
 
 DATA = Path(__file__).parent / "data"
 SCENARIO = DATA / "ctrl_scenario.py"

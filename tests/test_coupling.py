@@ -22,13 +22,14 @@ import pandapower.networks as pn
 import pandas as pd
 import pytest
 
-from cosim import coupling, results, runner
+from cosim.analysis import results
 from cosim.cli import EXIT_FAILED, main
-from cosim.config import RunConfig, make_config
-from cosim.coupling import KW_TO_MW, NEGATE, W_TO_MW, Timeouts, Transform
-from cosim.errors import ConfigError, SimulationError
-from cosim.scenario import Builder, load_scenario, sim_config
-from cosim.testing import CollectorSim
+from cosim.core.errors import ConfigError, SimulationError
+from cosim.run import coupling, runner
+from cosim.run.config import RunConfig, make_config
+from cosim.run.coupling import KW_TO_MW, NEGATE, W_TO_MW, Timeouts, Transform
+from cosim.run.scenario import Builder, load_scenario, sim_config
+from cosim.run.testing import CollectorSim
 
 DATA = Path(__file__).parent / "data"
 
@@ -71,7 +72,7 @@ def battery_server():
     """cosim's battery in server mode on 127.0.0.1 (the default bind of ``serve``)."""
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cosim.coupling", "serve", "Battery", "--port", str(port)]
+        [sys.executable, "-m", "cosim.run.coupling", "serve", "Battery", "--port", str(port)]
     )
     yield f"127.0.0.1:{port}"
     proc.kill()
@@ -124,7 +125,7 @@ def world():
 def _entities(w):
     battery = coupling.couple(w, "Bat", {"python": "simulators.battery.sim:BatterySim"})
     series = coupling.couple(
-        w, "Setpoints", {"python": "cosim.testing:SeriesSim"}, step_s=900, attrs=["p_set_kw"]
+        w, "Setpoints", {"python": "cosim.run.testing:SeriesSim"}, step_s=900, attrs=["p_set_kw"]
     )
     return battery.Battery(e_max_mwh=0.02), series.Series(values={"p_set_kw": [1.0, 2.0]})
 
@@ -178,7 +179,7 @@ def test_unknown_names_are_build_errors_listing_known_ones(world, src, dest, att
 def test_record_takes_full_ids_and_names_a_missing_output(world):
     battery, _ = _entities(world)
     collector = coupling.couple(
-        world, "Collector", {"python": "cosim.testing:CollectorSim"}, sim_id="Collector-rec"
+        world, "Collector", {"python": "cosim.run.testing:CollectorSim"}, sim_id="Collector-rec"
     ).Collector()
     b = Builder(world, RunConfig(), collector)
     assert b.record("Bat-0.battery_0", "soc_frac") == 1
@@ -213,7 +214,7 @@ def test_time_shifted_wire_transforms_its_initial_value(world):
         initial={"p_set_kw": 4.0},
     )
     collector = coupling.couple(
-        world, "Collector", {"python": "cosim.testing:CollectorSim"}, sim_id="Collector-tshift"
+        world, "Collector", {"python": "cosim.run.testing:CollectorSim"}, sim_id="Collector-tshift"
     ).Collector()
     coupling.wire(world, battery, collector, "p_mw")
     world.run(until=1800, print_progress=False)
@@ -236,10 +237,13 @@ def test_a_misspelt_attr_stops_the_build_and_the_manifest_says_so(tmp_path):
     [
         ({"python": "a:B", "cmd": "x"}, "needs exactly one of python, cmd, connect"),
         ({"python": "no_such_package.sim:Sim"}, "no module 'no_such_package.sim'; install"),
-        ({"python": "cosim.testing:NoSuchSim"}, "module 'cosim.testing' has no 'NoSuchSim'"),
+        (
+            {"python": "cosim.run.testing:NoSuchSim"},
+            "module 'cosim.run.testing' has no 'NoSuchSim'",
+        ),
         ({"cmd": "no-such-program %(addr)s"}, "program 'no-such-program' is not on PATH"),
         ({"connect": "localhost"}, "must look like HOST:PORT"),
-        ({"python": "cosim.testing:SeriesSim", "timeout": 3}, "options: api_version, cwd, env"),
+        ({"python": "cosim.run.testing:SeriesSim", "timeout": 3}, "options: api_version, cwd, env"),
     ],
 )
 def test_bad_sim_configs(config, message):
@@ -256,7 +260,7 @@ def test_a_missing_optional_package_says_what_to_install(monkeypatch):
 
 def test_taken_name_and_nothing_listening(world):
     with pytest.raises(ConfigError, match="name='Grid' is taken"):
-        coupling.couple(world, "Grid", {"python": "cosim.testing:SeriesSim"})
+        coupling.couple(world, "Grid", {"python": "cosim.run.testing:SeriesSim"})
     t0 = time.perf_counter()
     with pytest.raises(ConfigError, match=r"Far .*could not be started.*127\.0\.0\.1"):
         coupling.couple(world, "Far", {"connect": f"127.0.0.1:{free_port()}"})

@@ -29,9 +29,11 @@ import pandapower as pp
 import pandapower.networks as pn
 import pytest
 
-from cosim import coupling, results, runner
-from cosim.config import make_config
-from cosim.scenario import SIMULATORS, load_scenario, sim_config
+from cosim.analysis import results
+from cosim.run import coupling, runner
+from cosim.run.config import make_config
+from cosim.run.registry import SIMULATORS
+from cosim.run.scenario import load_scenario, sim_config
 
 EXAMPLES = Path(__file__).parents[1] / "scenarios" / "examples"
 DATA = Path(__file__).parent / "data"
@@ -154,7 +156,7 @@ def test_every_cosim_simulator_serves_a_scenario_that_connects(tmp_path):
 def test_serve_binds_loopback_unless_told(tmp_path):
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cosim.coupling", "serve", "Battery", "--port", str(port)],
+        [sys.executable, "-m", "cosim.run.coupling", "serve", "Battery", "--port", str(port)],
     )
     try:
         deadline = time.monotonic() + 30
@@ -165,7 +167,7 @@ def test_serve_binds_loopback_unless_told(tmp_path):
         proc.kill()
         proc.wait(10)
     bad = subprocess.run(
-        [sys.executable, "-m", "cosim.coupling", "serve", "Batery", "--port", str(port)],
+        [sys.executable, "-m", "cosim.run.coupling", "serve", "Batery", "--port", str(port)],
         capture_output=True,
         text=True,
     )

@@ -27,10 +27,11 @@ from controllers import registry
 from controllers.base import Measurements
 from controllers.demand_response import DemandResponse, PeakShaving
 from controllers.dispatch import CHEAP, EXPENSIVE, NEUTRAL, Flexibility, plan, price_level, shave_mw
-from cosim import results, runner
-from cosim.config import make_config
-from cosim.errors import ConfigError
-from cosim.scenario import load_scenario
+from cosim.analysis import results
+from cosim.core.errors import ConfigError
+from cosim.run import runner
+from cosim.run.config import make_config
+from cosim.run.scenario import load_scenario
 from simulators.battery import model as battery_model
 from simulators.ev import model as ev_model
 from simulators.ev.params import EVParams

@@ -1,4 +1,5 @@
-"""``cosim.economics``: HOMER Pro's NPC, salvage, LCOE and payback against a hand calculation."""
+"""``cosim.analysis.economics``: HOMER Pro's NPC, salvage, LCOE and payback against a hand
+calculation."""
 
 import dataclasses
 import json
@@ -6,7 +7,7 @@ import math
 
 import pytest
 
-from cosim.economics import (
+from cosim.analysis.economics import (
     Costs,
     Flows,
     crf,
@@ -17,7 +18,7 @@ from cosim.economics import (
     salvage_frac,
     to_year,
 )
-from cosim.errors import ConfigError
+from cosim.core.errors import ConfigError
 
 # A PV + battery system with one battery replacement, 20-year project.
 COSTS = dataclasses.replace(
@@ -137,10 +138,11 @@ def test_a_run_reports_its_economics_scaled_to_a_year_with_the_costs_given(tmp_p
     """``tests/data/sizing_tiny.py`` (24 h, 20 kWp PV, 10 kWh battery) through cosim report."""
     from pathlib import Path
 
-    from cosim import kpis, runner
-    from cosim.config import make_config
-    from cosim.results import read_manifest
-    from cosim.scenario import load_scenario
+    from cosim.analysis import kpis
+    from cosim.analysis.results import read_manifest
+    from cosim.run import runner
+    from cosim.run.config import make_config
+    from cosim.run.scenario import load_scenario
 
     scenario = load_scenario(str(Path(__file__).parent / "data" / "sizing_tiny.py"))
     cfg = make_config(scenario.config_class, pv_kw=20.0, battery_kwh=10.0)

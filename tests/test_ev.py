@@ -1,6 +1,6 @@
 """EVs charging at home: hand calculations, session statistics, invariants, both process modes.
 
-Wiring of the mosaik test (``cosim.testing.run_simulator``)::
+Wiring of the mosaik test (``cosim.run.testing.run_simulator``)::
 
     Series-0.series_k --p_set_mw--> Under-0.ev_k --p_mw, soc_frac, connected, ...--> Collector
 
@@ -18,8 +18,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cosim.errors import ConfigError
-from cosim.testing import run_simulator
+from cosim.core.errors import ConfigError
+from cosim.run.testing import run_simulator
 from simulators.ev import model
 from simulators.ev.model import Fleet
 from simulators.ev.params import EVParams, MobilityParams

@@ -26,12 +26,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cosim import lifeline, results, runner
+from cosim.analysis import results
 from cosim.cli import EXIT_BAD_INPUT, EXIT_FAILED, main
-from cosim.config import make_config
-from cosim.endings import LOCK_FILE
-from cosim.errors import ConfigError
-from cosim.scenario import load_scenario
+from cosim.core import lifeline
+from cosim.core.errors import ConfigError
+from cosim.run import runner
+from cosim.run.config import make_config
+from cosim.run.endings import LOCK_FILE
+from cosim.run.scenario import load_scenario
 
 DATA = Path(__file__).parent / "data"
 SCENARIO = str(DATA / "fault_scenario.py")
@@ -386,7 +388,7 @@ def _bind(env_pid: str | None, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != lifeline.PARENT_ENV}
     if env_pid is not None:
         env[lifeline.PARENT_ENV] = env_pid
-    code = f"from cosim import lifeline; lifeline.bind({', '.join(args)}); print('bound')"
+    code = f"from cosim.core import lifeline; lifeline.bind({', '.join(args)}); print('bound')"
     return subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
 
 

@@ -1,6 +1,6 @@
 """The flexible household load simulator: model, adapter, and mosaik in- and out-of-process.
 
-Wiring of the mosaik tests (cosim.testing.run_simulator):
+Wiring of the mosaik tests (cosim.run.testing.run_simulator):
 Series --p_base_mw, p_reduce_mw--> FlexLoad-0.flexload_<k> --p_mw, e_backlog_mwh, ...--> Collector
 """
 
@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cosim.errors import ConfigError, SimulationError
-from cosim.testing import run_simulator
+from cosim.core.errors import ConfigError, SimulationError
+from cosim.run.testing import run_simulator
 from simulators.flexload import model
 from simulators.flexload.sim import OUTPUTS, FlexLoadSim
 

@@ -18,11 +18,12 @@ import pytest
 pytest.importorskip("fmpy", reason="the FMU adapter needs fmpy: pip install 'cosim[coupling]'")
 pytest.importorskip("pythonfmu", reason="the test FMU is built with pythonfmu")
 
-from cosim import results, runner
-from cosim.config import make_config
-from cosim.errors import ConfigError
-from cosim.scenario import load_scenario
-from cosim.testing import run_simulator
+from cosim.analysis import results
+from cosim.core.errors import ConfigError
+from cosim.run import runner
+from cosim.run.config import make_config
+from cosim.run.scenario import load_scenario
+from cosim.run.testing import run_simulator
 from scenarios.examples.fmu_building import example_fmu
 from simulators.fmu import model as fmu
 from simulators.fmu.sim import FMUSim

@@ -14,7 +14,7 @@ import pytest
 from pandapower.toolbox import nets_equal
 
 from cosim.cli import EXIT_BAD_INPUT, main
-from cosim.errors import ConfigError
+from cosim.core.errors import ConfigError
 from simulators.grid import netjson
 from simulators.grid.sim import GridSim
 

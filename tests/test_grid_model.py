@@ -27,7 +27,7 @@ from hypothesis.extra.numpy import arrays
 from pandapower.pypower.idx_bus import VM
 
 import simulators.grid.model as grid_model
-from cosim.errors import ConfigError, SimulationError
+from cosim.core.errors import ConfigError, SimulationError
 from simulators.grid.model import ELEMENTS, GridModel
 from simulators.grid.nets import load_net
 

@@ -9,7 +9,7 @@ import pandapower as pp
 import pandapower.networks as pn
 import pytest
 
-from cosim.errors import ConfigError, SimulationError
+from cosim.core.errors import ConfigError, SimulationError
 from simulators.grid.sim import GridSim
 
 GRID = "create_cigre_network_lv"

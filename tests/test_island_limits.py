@@ -21,8 +21,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from cosim.errors import ConfigError
-from cosim.synchronism import SyncLimits, in_sync, limits_for
+from cosim.core.errors import ConfigError
+from cosim.core.synchronism import SyncLimits, in_sync, limits_for
 from simulators.grid.model import GridModel
 from simulators.simbench_nets import simbench_net
 

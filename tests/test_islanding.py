@@ -25,10 +25,11 @@ import pytest
 
 from controllers.base import Measurements
 from controllers.islanding import Islanding
-from cosim import kpis, results, runner
-from cosim.config import make_config
-from cosim.errors import ConfigError
-from cosim.scenario import load_scenario
+from cosim.analysis import kpis, results
+from cosim.core.errors import ConfigError
+from cosim.run import runner
+from cosim.run.config import make_config
+from cosim.run.scenario import load_scenario
 from simulators.grid.model import GridModel
 from simulators.simbench_nets import simbench_net
 

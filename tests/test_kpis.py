@@ -1,4 +1,4 @@
-"""KPIs of a run (cosim.kpis) and the comparison of two runs (cosim.compare).
+"""KPIs of a run (cosim.analysis.kpis) and the comparison of two runs (cosim.analysis.compare).
 
 Synthetic results folders, 4 steps of 15 min (0.25 h) from 2016-07-01 00:00, numbers chosen to
 be checked on paper. The grid folder (signs of pandapower; balance closes in every step)::
@@ -8,7 +8,7 @@ be checked on paper. The grid folder (signs of pandapower; balance closes in eve
     load_0                    0.06   0.04  0.02   0.04
     storage_0 = battery_0     0.00   0.00  0.02  -0.02   (> 0 charges)
 
-Plus one real 8-step ``neighbourhood`` run: its energy KPIs are those of cosim.balance.
+Plus one real 8-step ``neighbourhood`` run: its energy KPIs are those of cosim.analysis.balance.
 """
 
 import json
@@ -17,13 +17,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cosim import kpis, runner
-from cosim.balance import energy_balance
-from cosim.compare import compare, render
-from cosim.config import make_config
-from cosim.errors import ConfigError
-from cosim.results import ChunkWriter
-from cosim.scenario import load_scenario
+from cosim.analysis import kpis
+from cosim.analysis.balance import energy_balance
+from cosim.analysis.compare import compare, render
+from cosim.analysis.results import ChunkWriter
+from cosim.core.errors import ConfigError
+from cosim.run import runner
+from cosim.run.config import make_config
+from cosim.run.scenario import load_scenario
 
 GRID = {
     ("Grid-0.ext_grid_0", "p_mw"): [0.06, -0.02, 0.0, 0.02],
@@ -235,7 +236,7 @@ def test_neighbourhood_kpis_equal_the_energy_balance(tmp_path):
 def test_every_kpi_is_documented():
     from pathlib import Path
 
-    from cosim.kpi_catalogue import CATALOGUE
+    from cosim.analysis.kpi_catalogue import CATALOGUE
 
     docs = (Path(__file__).parents[1] / "docs" / "kpis.md").read_text()
     for name, (_, unit, _) in CATALOGUE.items():

@@ -15,11 +15,12 @@ import pytest
 from controllers.base import Measurements
 from controllers.market import LocalMarket
 from controllers.registry import find
-from cosim import kpis, results, runner
-from cosim.config import make_config
-from cosim.errors import ConfigError
-from cosim.market_kpis import market_entity, participant_table
-from cosim.scenario import load_scenario
+from cosim.analysis import kpis, results
+from cosim.analysis.market_kpis import market_entity, participant_table
+from cosim.core.errors import ConfigError
+from cosim.run import runner
+from cosim.run.config import make_config
+from cosim.run.scenario import load_scenario
 
 # A consumes 4 kW; B has 2 kW load and 10 kW PV (net -8 kW); C consumes 6 kW. 900 s steps.
 HOUSES = {

@@ -12,12 +12,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cosim import results, runner
-from cosim.balance import energy_balance
-from cosim.config import make_config
-from cosim.errors import ConfigError
-from cosim.scenario import load_scenario
-from cosim.summary import render
+from cosim.analysis import results
+from cosim.analysis.balance import energy_balance
+from cosim.core.errors import ConfigError
+from cosim.run import runner
+from cosim.run.config import make_config
+from cosim.run.scenario import load_scenario
+from cosim.run.summary import render
 from scenarios.neighbourhood import layout, load_kind, load_profiles
 
 RURAL1 = "1-LV-rural1--0-sw"

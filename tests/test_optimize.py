@@ -17,12 +17,12 @@ import pandas as pd
 import pytest
 from optuna.distributions import FloatDistribution
 
-from cosim import design_space as space
-from cosim import optimize as opt
 from cosim.cli import EXIT_BAD_INPUT, main
-from cosim.errors import ConfigError
-from cosim.optimize_report import best, trial_table
-from cosim.scenario import load_scenario
+from cosim.core.errors import ConfigError
+from cosim.run.scenario import load_scenario
+from cosim.study import design_space as space
+from cosim.study import optimize as opt
+from cosim.study.optimize_report import best, trial_table
 
 SCRIPT = str(Path(__file__).parent / "data" / "sizing_tiny.py")
 RANGES = ["--range", "pv_kw=0:40:20", "--range", "battery_kwh=0:10:10"]

@@ -19,10 +19,11 @@ import pandas as pd
 import pytest
 import simbench
 
-from cosim.errors import ConfigError, SimulationError
+from cosim.core.errors import ConfigError, SimulationError
 from simulators.profiles import model
 from simulators.profiles.model import ProfileTable, check_against_net, read_profile_file
 from simulators.profiles.sim import ProfilesSim
+from simulators.profiles.source import load_profiles
 
 ROOT = Path(__file__).resolve().parents[1]
 CODE = "1-LV-rural1--0-sw"
@@ -198,7 +199,7 @@ def test_unknown_simbench_code() -> None:
         ConfigError,
         match=r"source='1-LV-rural9--0-sw' is not a SimBench code; close ones: .*1-LV-rural1",
     ):
-        model.load_profiles("simbench:1-LV-rural9--0-sw")
+        load_profiles("simbench:1-LV-rural9--0-sw")
 
 
 # --- the adapter, stepped directly ------------------------------------------------------------

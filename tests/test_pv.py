@@ -1,6 +1,6 @@
 """The PV simulator: pvlib chain, curtailment, reactive power, weather files, mosaik adapter.
 
-Wiring of the mosaik test (``cosim.testing.run_simulator``)::
+Wiring of the mosaik test (``cosim.run.testing.run_simulator``)::
 
     Series-0.series_k --p_max_mw, vm_pu--> Under.pv_k --all outputs--> Collector
 
@@ -23,8 +23,8 @@ from hypothesis import strategies as st
 from pvlib.modelchain import ModelChain
 from pvlib.pvsystem import PVSystem, pvwatts_losses
 
-from cosim.errors import ConfigError, SimulationError
-from cosim.testing import run_simulator
+from cosim.core.errors import ConfigError, SimulationError
+from cosim.run.testing import run_simulator
 from simulators.pv import model
 from simulators.pv.model import Fleet, Params
 from simulators.pv.sim import PVSim

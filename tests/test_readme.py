@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from cosim import cli, results
+from cosim import cli
+from cosim.analysis import results
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 SECTION = "## A first study, start to finish"

@@ -15,7 +15,7 @@ from cosim import cli
 
 SCENARIO = """
 from dataclasses import dataclass
-from cosim.config import RunConfig
+from cosim.run.config import RunConfig
 
 @dataclass(frozen=True)
 class Config(RunConfig):

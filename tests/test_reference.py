@@ -14,8 +14,8 @@ import numpy as np
 import pandapower as pp
 import pytest
 
-from cosim.errors import ConfigError, SimulationError
-from cosim.reference import run_pandapower_timeseries
+from cosim.builtin.reference import run_pandapower_timeseries
+from cosim.core.errors import ConfigError, SimulationError
 from simulators.profiles import model
 from simulators.profiles.model import ProfileTable
 

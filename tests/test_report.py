@@ -4,7 +4,8 @@ failed ``grid_profiles`` run.
 Wiring (see scenarios/neighbourhood.py and scenarios/grid_profiles.py)::
 
     Profiles, PV, Battery, EV, CHP, FlexLoad --> Grid-0 --> Recorder --> results folder
-    results folder --> cosim.kpis.compute --> cosim.report.write_report --> report.html
+    results folder --> cosim.analysis.kpis.compute --> cosim.analysis.report.write_report
+        --> report.html
 """
 
 import re
@@ -16,10 +17,12 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from cosim import plots, results, runner
-from cosim.config import make_config
-from cosim.report import REPORT, format_value, label, write_report
-from cosim.scenario import load_scenario
+from cosim.analysis import plots, results
+from cosim.analysis.report import REPORT, format_value, label, write_report
+from cosim.run import runner
+from cosim.run.config import make_config
+from cosim.run.scenario import load_scenario
+from simulators.grid.nets import load_net
 from simulators.simbench_nets import simbench_net
 
 CODE = "1-LV-rural1--0-sw"
@@ -54,7 +57,7 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 @pytest.fixture(scope="module")
 def reports(runs: dict[str, Path]) -> dict[str, str]:
-    return {k: write_report(folder).read_text() for k, folder in runs.items()}
+    return {k: write_report(folder, load_grid=load_net).read_text() for k, folder in runs.items()}
 
 
 def _labels(fig: Figure) -> list[list[str]]:
@@ -96,7 +99,7 @@ def test_plots_of_neighbourhood(runs):
     assert fig.axes[1].get_lines()[0].get_ydata().max() <= len(
         plots.columns(data, "connected", sim="EV").columns
     )
-    fig = plots.grid_map(data, CODE)
+    fig = plots.grid_map(data, load_net(CODE))
     assert isinstance(fig, Figure)
     assert len(fig.axes) == 3  # the map and two colour bars
     net = simbench_net(CODE)
@@ -192,7 +195,7 @@ def test_report_renders_in_chromium(runs, reports, tmp_path):
 def test_de_energised_bus_is_no_voltage_in_plots_and_kpis(runs):
     """A bus that reads vm_pu = 0 (de-energised, as the upstream bus of an islanded feeder) is
     left out of the envelope and the map, as the voltage KPIs leave it out."""
-    from cosim.kpis import energised
+    from cosim.analysis.kpis import energised
 
     data = results.load(runs["grid_profiles"]).copy()
     bus = "Grid-0.bus_0"
@@ -205,7 +208,7 @@ def test_de_energised_bus_is_no_voltage_in_plots_and_kpis(runs):
     text = next(t.get_text() for t in fig.axes[0].texts if "closest" in t.get_text())
     margin = min(1.1 - float(vm.max().max()), float(vm.min().min()) - 0.9)
     assert text == f"closest to a limit: {margin:.3f} pu" and margin > 0
-    fig = plots.grid_map(data, CODE)
+    fig = plots.grid_map(data, load_net(CODE))
     dots = fig.axes[0].collections[1]
     assert len(dots.get_offsets()) == len(simbench_net(CODE).bus) - 1  # bus 0: no dot
     assert all("bus 0:" not in t.get_text() for t in fig.axes[0].texts)

@@ -1,4 +1,4 @@
-"""The chunked Parquet writer and ``cosim.results.load``: values checked by hand."""
+"""The chunked Parquet writer and ``cosim.analysis.results.load``: values checked by hand."""
 
 import json
 
@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cosim.errors import ConfigError
-from cosim.results import ChunkWriter, load, parts, read_long
+from cosim.analysis.results import ChunkWriter, load, parts, read_long
+from cosim.core.errors import ConfigError
 
 
 def _write(folder, chunk_values):

@@ -14,11 +14,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cosim import results, runner
+from cosim.analysis import results
 from cosim.cli import EXIT_FAILED, main
-from cosim.config import make_config
-from cosim.manifest import sha256
-from cosim.scenario import load_scenario
+from cosim.core.digest import sha256
+from cosim.run import runner
+from cosim.run.config import make_config
+from cosim.run.scenario import load_scenario
 from simulators.simbench_nets import simbench_net
 
 CODE = "1-LV-rural1--0-sw"

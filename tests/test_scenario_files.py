@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from cosim import cli, results
+from cosim import cli
+from cosim.analysis import results
 
 HELPER = '''
 from dataclasses import dataclass
@@ -41,7 +42,7 @@ class Echo(Controller):
 
 SCENARIO = """
 from dataclasses import dataclass
-from cosim.config import RunConfig
+from cosim.run.config import RunConfig
 from helper import Echo  # the module beside this file
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 import simbench
 
-from cosim.errors import ConfigError
+from cosim.core.errors import ConfigError
 from simulators import datacache, simbench_nets
 from simulators.profiles import model
 from simulators.profiles.sim import ProfilesSim

@@ -25,13 +25,15 @@ import pytest
 from distributed.security import Security
 
 import cosim
-from cosim import cluster, results, runner
+from cosim.analysis import results
 from cosim.cli import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, main
-from cosim.cluster import dask_client
-from cosim.config import RunConfig, make_config
-from cosim.errors import ConfigError, CosimError
-from cosim.scenario import load_scenario
-from cosim.sweep import parse_vary, plan, run_name
+from cosim.core.errors import ConfigError, CosimError
+from cosim.run import runner
+from cosim.run.config import RunConfig, make_config
+from cosim.run.scenario import load_scenario
+from cosim.study import cluster
+from cosim.study.cluster import dask_client
+from cosim.study.sweep import parse_vary, plan, run_name
 
 SCRIPT = str(Path(__file__).parent / "data" / "sgen_at_bus.py")
 ARGS = ["--vary", "bus=3,9999", "--vary", "p_mw=0.01,0.02", "--set", "steps=3"]
@@ -87,7 +89,7 @@ def test_values_of_a_tuple_field_are_separated_by_semicolons():
 
 def test_python_api_values_are_parsed_like_set():
     cls = neighbourhood_config()
-    from cosim.sweep import fixed_values, vary_values
+    from cosim.study.sweep import fixed_values, vary_values
 
     assert vary_values(cls, {"pv_share_frac": "0.2,0.4", "chp_count": [0, "2"]}) == {
         "pv_share_frac": (0.2, 0.4),
@@ -193,7 +195,7 @@ def test_local_cluster_refuses_clients_without_its_credentials(client, credentia
     with pytest.raises((OSError, TimeoutError)):
         distributed.Client(**outsider, timeout="5s")
     assert time.monotonic() - started < 30
-    gc.collect()  # the failed Client now, while no loop starts (see cosim.cluster)
+    gc.collect()  # the failed Client now, while no loop starts (see cosim.study.cluster)
     assert not [
         o for o in gc.get_objects() if isinstance(o, distributed.Client) and o is not client
     ]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from cosim.results import select, split_id
-from cosim.text import count, number
+from cosim.analysis.results import select, split_id
+from cosim.core.text import count, number
 
 
 def test_number_drops_float_noise_and_exponents() -> None:
@@ -38,8 +38,8 @@ def test_select_reads_sim_type_and_entity() -> None:
 
 
 def test_start_iso_is_cet_when_naive() -> None:
-    from cosim.config import RunConfig
-    from cosim.scenario import Builder
+    from cosim.run.config import RunConfig
+    from cosim.run.scenario import Builder
 
     def start_iso(start: str) -> str:
         return Builder(None, RunConfig(start=start), None).start_iso

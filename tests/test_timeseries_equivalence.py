@@ -1,12 +1,13 @@
 """The co-simulation equals pandapower's own ``run_timeseries`` over a day of SimBench profiles.
 
 Wiring: grid_profiles (Profiles -> Grid -> Recorder) against
-``cosim.reference.run_pandapower_timeseries`` (ConstControl + run_timeseries) on the same net.
+``cosim.builtin.reference.run_pandapower_timeseries`` (ConstControl + run_timeseries) on the same
+net.
 """
 
 import pytest
 
-from cosim import validate
+from cosim.builtin import validate
 from cosim.cli import EXIT_OK, main
 
 

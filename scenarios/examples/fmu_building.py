@@ -25,10 +25,10 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from cosim.config import RunConfig
-from cosim.coupling import KW_TO_MW, entity
-from cosim.errors import ConfigError
-from cosim.scenario import Builder
+from cosim.core.errors import ConfigError
+from cosim.run.config import RunConfig
+from cosim.run.coupling import KW_TO_MW, entity
+from cosim.run.scenario import Builder
 from simulators.simbench_nets import cache_dir
 
 FMU_SOURCE = Path(__file__).parent / "heated_building_fmu.py"

@@ -22,10 +22,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from cosim.config import RunConfig
-from cosim.coupling import W_TO_MW, entity
-from cosim.errors import ConfigError
-from cosim.scenario import Builder
+from cosim.core.errors import ConfigError
+from cosim.run.config import RunConfig
+from cosim.run.coupling import W_TO_MW, entity
+from cosim.run.scenario import Builder
 
 PROFILES = Path(__file__).parent / "data" / "households.data"
 

@@ -18,10 +18,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from cosim.config import RunConfig
-from cosim.coupling import KW_TO_MW
-from cosim.errors import ConfigError
-from cosim.scenario import Builder
+from cosim.core.errors import ConfigError
+from cosim.run.config import RunConfig
+from cosim.run.coupling import KW_TO_MW
+from cosim.run.scenario import Builder
 
 HEATER_SIM = Path(__file__).parent / "nodejs" / "heater_sim.js"
 

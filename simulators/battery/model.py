@@ -42,8 +42,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from cosim.errors import ConfigError
-from cosim.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
+from cosim.core.errors import ConfigError
+from cosim.core.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
 from simulators.arrays import column
 from simulators.checks import boolean, number
 

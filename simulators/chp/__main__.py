@@ -2,7 +2,7 @@
 
 import mosaik_api_v3
 
-from cosim import lifeline
+from cosim.core import lifeline
 from simulators.chp.sim import ChpSim
 
 if __name__ == "__main__":

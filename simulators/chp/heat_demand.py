@@ -32,10 +32,10 @@ from pathlib import Path
 
 import numpy as np
 
-from cosim.errors import ConfigError, SimulationError
-from cosim.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
+from cosim.core.errors import ConfigError, SimulationError
+from cosim.core.timeseries import T_COLUMN, numeric, read_frame, time_step
+from cosim.core.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
 from simulators.climate import DAYS_PER_YEAR, daily_temperature_c
-from simulators.timeseries import T_COLUMN, numeric, read_frame, time_step
 
 SECONDS_PER_YEAR = DAYS_PER_YEAR * SECONDS_PER_DAY
 

@@ -36,8 +36,8 @@ from typing import Any
 
 import numpy as np
 
-from cosim.errors import ConfigError, unknown
-from cosim.units import SECONDS_PER_HOUR
+from cosim.core.errors import ConfigError, unknown
+from cosim.core.units import SECONDS_PER_HOUR
 from simulators.arrays import appended
 from simulators.checks import boolean, check, number
 from simulators.chp.heat_demand import SLP_COEFFICIENTS

@@ -40,7 +40,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from cosim.units import SECONDS_PER_HOUR
+from cosim.core.units import SECONDS_PER_HOUR
 from simulators.arrays import column
 from simulators.ev.params import EVParams
 from simulators.ev.sessions import SessionTable

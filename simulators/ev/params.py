@@ -32,8 +32,8 @@ import math
 from dataclasses import dataclass, fields
 from typing import Any
 
-from cosim.errors import ConfigError
-from cosim.simapi import Param, params_of
+from cosim.core.errors import ConfigError
+from cosim.core.simapi import Param, params_of
 from simulators.checks import boolean, number
 
 DEPARTURE_MIN_H = 4.0

@@ -21,8 +21,9 @@ import numpy as np
 import pandas as pd
 from scipy.special import ndtr, ndtri  # type: ignore[import-untyped]
 
-from cosim.errors import ConfigError
-from cosim.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
+from cosim.core.errors import ConfigError
+from cosim.core.timeseries import to_floats
+from cosim.core.units import SECONDS_PER_DAY, SECONDS_PER_HOUR
 from simulators.ev.params import (
     ARRIVAL_MAX_H,
     DEPARTURE_MAX_H,
@@ -31,7 +32,6 @@ from simulators.ev.params import (
     EVParams,
     MobilityParams,
 )
-from simulators.timeseries import to_floats
 
 NEVER_S = 2**62
 """Arrival and departure of the padding after an EV's last session: never [s]."""

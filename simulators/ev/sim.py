@@ -25,8 +25,8 @@ from mosaik_api_v3.types import (
     Time,
 )
 
-from cosim.errors import ConfigError, SimulationError, unknown
-from cosim.simapi import (
+from cosim.core.errors import ConfigError, SimulationError, unknown
+from cosim.core.simapi import (
     DEFAULT_STEP_S,
     Attr,
     check_init,

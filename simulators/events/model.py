@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cosim.errors import ConfigError
+from cosim.core.errors import ConfigError
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ from typing import Any
 import mosaik_api_v3
 from mosaik_api_v3.types import CreateResult, InputData, Meta, OutputData, OutputRequest
 
-from cosim.errors import ConfigError
-from cosim.simapi import (
+from cosim.core.errors import ConfigError
+from cosim.core.simapi import (
     DEFAULT_STEP_S,
     Attr,
     Param,

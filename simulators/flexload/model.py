@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from cosim.errors import unknown
-from cosim.units import SECONDS_PER_HOUR
+from cosim.core.errors import unknown
+from cosim.core.units import SECONDS_PER_HOUR
 from simulators.arrays import appended
 from simulators.checks import check, number
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cosim.errors import ConfigError, SimulationError, unknown
+from cosim.core.errors import ConfigError, SimulationError, unknown
 
 TYPES = ("Real", "Integer", "Boolean")
 """Variable types exchanged with mosaik."""

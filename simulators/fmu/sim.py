@@ -15,8 +15,8 @@ from typing import Any
 import mosaik_api_v3
 from mosaik_api_v3.types import CreateResult, InputData, Meta, OutputData, OutputRequest, SimId
 
-from cosim.errors import ConfigError, SimulationError, unknown
-from cosim.simapi import DEFAULT_STEP_S, check_init, check_num, combine, sim_meta
+from cosim.core.errors import ConfigError, SimulationError, unknown
+from cosim.core.simapi import DEFAULT_STEP_S, check_init, check_num, combine, sim_meta
 from simulators.fmu import model as fmu
 
 MODEL = "FMU"

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from cosim.synchronism import F_NOMINAL_HZ
+from cosim.core.synchronism import F_NOMINAL_HZ
 
 DEFAULT_DROOP_FRAC = 0.05
 """P-f droop of a grid-forming unit, per-unit frequency per rated power [-] ([1]_)."""

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 from pandapower.auxiliary import pandapowerNet
 
-from cosim.errors import ConfigError
+from cosim.core.errors import ConfigError
 from simulators.grid import forming, islands
 
 LIMIT_COLUMNS: dict[str, tuple[str, ...]] = {

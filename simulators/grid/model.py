@@ -55,8 +55,8 @@ from pandapower.pypower.idx_bus import BASE_KV, VA, VM
 from pandapower.pypower.idx_gen import PG, QG
 from scipy.sparse.linalg import MatrixRankWarning
 
-from cosim.errors import ConfigError, SimulationError, unknown
-from cosim.synchronism import wrap_degree
+from cosim.core.errors import ConfigError, SimulationError, unknown
+from cosim.core.synchronism import wrap_degree
 from simulators.grid import forming
 from simulators.grid.holders import LIMIT_COLUMNS, Holders
 

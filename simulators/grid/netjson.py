@@ -18,7 +18,7 @@ from typing import Any
 import pandapower as pp
 from pandapower.auxiliary import pandapowerNet
 
-from cosim.errors import ConfigError
+from cosim.core.errors import ConfigError
 
 NET = ("pandapower.auxiliary", "pandapowerNet")
 _NUMPY_SCALARS = (

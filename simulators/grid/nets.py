@@ -10,7 +10,7 @@ from typing import Any
 import pandapower.networks as pn
 from pandapower.auxiliary import pandapowerNet
 
-from cosim.errors import ConfigError
+from cosim.core.errors import ConfigError
 from simulators import simbench_nets
 from simulators.grid import netjson
 

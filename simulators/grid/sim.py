@@ -20,8 +20,8 @@ import mosaik_api_v3
 import numpy as np
 from mosaik_api_v3.types import CreateResult, InputData, Meta, OutputData, OutputRequest
 
-from cosim.errors import ConfigError, SimulationError, unknown
-from cosim.simapi import (
+from cosim.core.errors import ConfigError, SimulationError, unknown
+from cosim.core.simapi import (
     DEFAULT_STEP_S,
     Attr,
     Param,

@@ -24,10 +24,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cosim.errors import ConfigError, SimulationError
-from simulators.simbench_nets import check_code
+from cosim.core.errors import ConfigError, SimulationError
+from cosim.core.timeseries import T_COLUMN, numeric, read_frame, show, time_step
 from simulators.simbench_nets import simbench_net as simbench_net  # re-exported
-from simulators.timeseries import T_COLUMN, numeric, read_frame, show, time_step
 
 SIMBENCH_STEP_S = 900
 """SimBench profiles have one row per 15 minutes [s]."""
@@ -279,28 +278,6 @@ def simbench_profiles(net: Any) -> ProfileTable:
     if not blocks:
         raise ConfigError("the SimBench net has no profiles for load, sgen, gen or storage")
     return ProfileTable(tuple(columns), np.hstack(blocks), SIMBENCH_STEP_S)
-
-
-def load_profiles(
-    source: str | Path, step_s: int | None = None, default_step_s: int | None = None
-) -> Table:
-    """The table of ``source``: ``"simbench:<CODE>"`` or a CSV/Parquet file path.
-
-    A file without a ``t_s`` column has rows ``step_s`` apart, else ``default_step_s``.
-    """
-    text = str(source)
-    if text.startswith(SIMBENCH_PREFIX):
-        if step_s not in (None, SIMBENCH_STEP_S):
-            raise ConfigError(
-                f"profile_step_s={step_s!r}: SimBench profiles have "
-                f"{SIMBENCH_STEP_S} s rows; leave it unset"
-            )
-        from simulators.profiles.simbench import simbench_table
-
-        code = text[len(SIMBENCH_PREFIX) :]
-        check_code(code, field="source")
-        return simbench_table(code)
-    return read_profile_file(source, step_s, default_step_s)
 
 
 def parse_column(name: str, where: str = "") -> Column:

@@ -33,8 +33,8 @@ from mosaik_api_v3.types import (
     Time,
 )
 
-from cosim.errors import ConfigError, SimulationError, unknown
-from cosim.simapi import (
+from cosim.core.errors import ConfigError, SimulationError, unknown
+from cosim.core.simapi import (
     DEFAULT_START,
     DEFAULT_STEP_S,
     Attr,
@@ -46,6 +46,7 @@ from cosim.simapi import (
     sim_meta,
 )
 from simulators.profiles import model
+from simulators.profiles.source import load_profiles
 
 P_MW = Attr("p_mw", "MW", "active power set point; sign of the pandapower element type")
 Q_MVAR = Attr("q_mvar", "Mvar", "reactive power set point; sign follows p_mw of the element")
@@ -226,4 +227,4 @@ def _kind(eid: str) -> str:
 def _load(source: object, profile_step_s: int | None, step_s: int) -> model.Table:
     if not isinstance(source, str) or not source:
         raise ConfigError(f"source={source!r} must be 'simbench:<CODE>' or a file path")
-    return model.load_profiles(source, profile_step_s, default_step_s=step_s)
+    return load_profiles(source, profile_step_s, default_step_s=step_s)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cosim.errors import ConfigError
+from cosim.core.errors import ConfigError
 from simulators.profiles.model import SIMBENCH_STEP_S, Column, Table
 from simulators.simbench_nets import net_and_profiles
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cosim.errors import ConfigError, SimulationError
+from cosim.core.errors import ConfigError, SimulationError
 from simulators import climate
 from simulators.pv import model
 from simulators.pv.weather import CLEAR_SKY, TEMP_AIR, TYPICAL, WIND, WeatherTable

@@ -56,7 +56,7 @@ import numpy as np
 import pandas as pd
 import pvlib
 
-from cosim.errors import ConfigError, SimulationError, unknown
+from cosim.core.errors import ConfigError, SimulationError, unknown
 from simulators.arrays import column
 
 DC_AC_RATIO = 1.1

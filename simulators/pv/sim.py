@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 from mosaik_api_v3.types import CreateResult, InputData, Meta, OutputData, OutputRequest
 
-from cosim.errors import ConfigError, SimulationError, unknown
-from cosim.simapi import (
+from cosim.core.errors import ConfigError, SimulationError, unknown
+from cosim.core.simapi import (
     DEFAULT_STEP_S,
     Attr,
     array_column,

@@ -32,8 +32,8 @@ from types import MappingProxyType
 
 import numpy as np
 
-from cosim.errors import ConfigError, SimulationError, unknown
-from simulators.timeseries import T_COLUMN, numeric, read_frame, time_step
+from cosim.core.errors import ConfigError, SimulationError, unknown
+from cosim.core.timeseries import T_COLUMN, numeric, read_frame, time_step
 
 TYPICAL = "typical"
 """Weather name: the typical year of :mod:`simulators.climate` (the default)."""

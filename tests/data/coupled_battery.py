@@ -13,9 +13,9 @@ Wiring::
 
 from dataclasses import dataclass
 
-from cosim.config import RunConfig
-from cosim.coupling import KW_TO_MW
-from cosim.scenario import Builder
+from cosim.run.config import RunConfig
+from cosim.run.coupling import KW_TO_MW
+from cosim.run.scenario import Builder
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,10 @@ def build(b: Builder, cfg: Config) -> None:
         e_max_mwh=0.02, self_discharge_per_day_frac=0.0
     )
     series = b.couple(
-        "Setpoints", {"python": "cosim.testing:SeriesSim"}, step_s=cfg.step_s, attrs=["p_set_kw"]
+        "Setpoints",
+        {"python": "cosim.run.testing:SeriesSim"},
+        step_s=cfg.step_s,
+        attrs=["p_set_kw"],
     ).Series(values={"p_set_kw": list(cfg.set_points_kw)})
     b.wire(series, battery, {"p_set_kw": (cfg.set_attr, KW_TO_MW)})
     grid_sim = b.start("Grid")

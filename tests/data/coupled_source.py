@@ -13,8 +13,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from cosim.config import RunConfig
-from cosim.scenario import Builder
+from cosim.run.config import RunConfig
+from cosim.run.scenario import Builder
 
 MISBEHAVING = Path(__file__).parent / "misbehaving_sim.py"
 

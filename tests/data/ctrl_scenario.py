@@ -2,7 +2,7 @@
 
 from dataclasses import dataclass
 
-from cosim.scenario import Builder
+from cosim.run.scenario import Builder
 from scenarios import grid_profiles
 
 

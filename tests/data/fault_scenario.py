@@ -11,8 +11,8 @@ Wiring::
 import sys
 from dataclasses import dataclass
 
-from cosim.config import RunConfig
-from cosim.scenario import Builder
+from cosim.run.config import RunConfig
+from cosim.run.scenario import Builder
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@ Wiring: Grid-0.sgen_<new> --p_mw--> Recorder
 
 from dataclasses import dataclass
 
-from cosim.config import RunConfig
-from cosim.scenario import Builder
+from cosim.run.config import RunConfig
+from cosim.run.scenario import Builder
 
 
 @dataclass(frozen=True)

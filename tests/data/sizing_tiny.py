@@ -12,8 +12,8 @@ the battery never has a surplus to store: the cheapest design is the most PV and
 
 from dataclasses import dataclass
 
-from cosim.config import RunConfig
-from cosim.scenario import Builder
+from cosim.run.config import RunConfig
+from cosim.run.scenario import Builder
 
 
 @dataclass(frozen=True)

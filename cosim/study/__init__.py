@@ -1,0 +1,1 @@
+"""Many runs: parameter sweeps, design optimisation and their reports, on Dask."""
