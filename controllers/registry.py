@@ -22,6 +22,7 @@ BUILTIN: dict[str, str] = {
     "demand_response": "controllers.demand_response:DemandResponse",
     "peak_shaving": "controllers.demand_response:PeakShaving",
     "islanding": "controllers.islanding:Islanding",
+    "vpp": "controllers.vpp:Vpp",
 }
 
 

@@ -1,0 +1,200 @@
+"""A virtual power plant on a real LV grid: the neighbourhood's units follow one schedule.
+
+The neighbourhood (``scenarios.neighbourhood``: households with PV, home batteries, EVs and
+flexible loads on a SimBench grid) is built as it is, and the ``vpp`` controller
+(``controllers.vpp``) dispatches all its batteries, EVs, PV systems (curtailment) and
+flexible loads as one resource along ``schedule`` (the fleet's injection, or the import at the
+ext_grid with ``target="pcc"``). Outside the schedule's requests every unit follows its own
+mode (batteries self-consumption, EVs charge on arrival). The CHP units of the neighbourhood
+are heat-led and not part of the plant (the controller dispatches power-led CHP units).
+
+Built-in schedule (``scenarios/data/vpp_schedule.csv``, times from ``start``): absorb
+0.03 MW from 11:00 to 14:00 (PV noon), deliver 0.03 MW from 17:00 to 21:00 (a sustained
+day-ahead request) with a fast activation to 0.06 MW from 18:00 to 18:15 (a balancing call).
+``schedule_scale`` multiplies every request (for sweeps of request size).
+
+Grid-aware mode: the scenario computes once, from the net, each watched bus's voltage change
+and each line's and trafo's loading change per MW injected at each unit's bus (finite
+differences of one pandapower power flow per unit bus, :func:`sensitivities`), and the
+controller keeps the estimated voltages inside ``v_min_pu..v_max_pu`` and loadings under
+``loading_max_percent``. ``grid_aware=false`` dispatches blind to the grid, for comparison.
+The controller's reports are recorded; ``cosim.vpp_kpis`` reads them.
+"""
+
+from __future__ import annotations
+
+import copy
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from controllers.vpp import TARGETS, Vpp, read_schedule
+from cosim.errors import ConfigError
+from cosim.scenario import Builder
+from scenarios import neighbourhood
+
+BUILTIN_SCHEDULE = Path(__file__).parent / "data" / "vpp_schedule.csv"
+PROBE_MW = 0.001
+"""Injection of the finite-difference probe [MW]: small against the LV grid's loads."""
+
+
+@dataclass(frozen=True)
+class Config(neighbourhood.Config):
+    """vpp parameters: those of ``neighbourhood`` and the plant's.
+
+    Attributes
+    ----------
+    schedule : str
+        ``builtin`` (module docstring) or a CSV of ``t_s`` [s from start] and ``p_mw`` [MW].
+    schedule_scale : float
+        Factor on every request of the schedule [-], > 0.
+    target : str
+        ``fleet`` (the schedule is the fleet's injection) or ``pcc`` (ext_grid import).
+    grid_aware : bool
+        Keep voltages and loadings in their limits (module docstring); false: grid-blind.
+    v_min_pu, v_max_pu : float
+        Voltage band the plant keeps [pu]. Default 0.95..1.05: a common planning band for LV
+        feeders, inside EN 50160's 0.9..1.1 (which also leaves room for the MV side).
+    loading_max_percent : float
+        Loading limit of lines and trafos [%].
+    price_file : str
+        Day-ahead prices for the plant's revenue (``builtin``: the neighbourhood's).
+    """
+
+    start: str = "2016-06-01 00:00:00"
+    battery_share_frac: float = 1.0
+    battery_e_mwh: float = 0.010
+    battery_p_mw: float = 0.005
+    chp_count: int = 0
+    import_limit_mw: float | None = None
+    schedule: str = "builtin"
+    schedule_scale: float = 1.0
+    target: str = "fleet"
+    grid_aware: bool = True
+    v_min_pu: float = 0.95
+    v_max_pu: float = 1.05
+    loading_max_percent: float = 100.0
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.controller:
+            raise ConfigError(f"controller={self.controller!r}: vpp runs its own controller, 'vpp'")
+        if not self.schedule_scale > 0:
+            raise ConfigError(f"schedule_scale={self.schedule_scale!r} must be > 0")
+        if self.target not in TARGETS:
+            raise ConfigError(f"target={self.target!r} must be one of {TARGETS}")
+        if not 0 < self.v_min_pu < self.v_max_pu:
+            raise ConfigError(
+                f"v_min_pu={self.v_min_pu!r}, v_max_pu={self.v_max_pu!r}: need 0 < min < max"
+            )
+        if not self.loading_max_percent > 0:
+            raise ConfigError(f"loading_max_percent={self.loading_max_percent!r} must be > 0")
+        read_schedule(schedule_path(self))
+
+
+def schedule_path(cfg: Config) -> Path:
+    return BUILTIN_SCHEDULE if cfg.schedule == "builtin" else Path(cfg.schedule)
+
+
+def sensitivities(
+    net: Any, unit_buses: list[int], buses: list[int], lines: list[int], trafos: list[int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(dvm/dp [pu/MW], dloading/dp [%/MW])`` of the watched buses and branches (rows) per
+    unit (columns), by one power flow with ``PROBE_MW`` injected at each distinct unit bus."""
+    import pandapower as pp
+
+    net = copy.deepcopy(net)
+    pp.runpp(net)
+    vm0 = net.res_bus.vm_pu.loc[buses].to_numpy()
+    l0 = np.concatenate(
+        [net.res_line.loading_percent.loc[lines], net.res_trafo.loading_percent.loc[trafos]]
+    )
+    per_bus: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    for bus in sorted(set(unit_buses)):
+        idx = pp.create_sgen(net, bus, p_mw=PROBE_MW)
+        pp.runpp(net)
+        vm = net.res_bus.vm_pu.loc[buses].to_numpy()
+        load = np.concatenate(
+            [net.res_line.loading_percent.loc[lines], net.res_trafo.loading_percent.loc[trafos]]
+        )
+        per_bus[bus] = ((vm - vm0) / PROBE_MW, (load - l0) / PROBE_MW)
+        net.sgen.drop(idx, inplace=True)
+    sv = np.column_stack([per_bus[b][0] for b in unit_buses])
+    sl = np.column_stack([per_bus[b][1] for b in unit_buses])
+    return sv, sl
+
+
+def build(b: Builder, cfg: Config) -> None:
+    from simulators.simbench_nets import simbench_net
+
+    built = neighbourhood.build(b, cfg)
+    kinds = ("battery", "ev", "pv", "flex")
+    units = [u for k in kinds for u in built[k]]
+    unit_buses = [bus for k in kinds for bus in built["bus_of"][k]]
+    children = built["grid"].children
+    bus_e = [e for e in children if e.type == "Bus"]
+    branch_e = [e for e in children if e.type in ("Line", "Trafo")]
+    index = {t: [e.extra_info["index"] for e in branch_e if e.type == t] for t in ("Line", "Trafo")}
+    branch_e = [e for t in ("Line", "Trafo") for e in branch_e if e.type == t]
+    sv, sl = sensitivities(
+        simbench_net(cfg.grid, profiles=False),
+        unit_buses,
+        [e.extra_info["index"] for e in bus_e],
+        index["Line"],
+        index["Trafo"],
+    )
+    b.note("vpp units", f"{len(units)} units at {len(set(unit_buses))} buses")
+
+    def ids(entities: list) -> list[str]:
+        return [e.full_id for e in entities]
+
+    options = {
+        "schedule": str(_scaled(cfg)),
+        "target": cfg.target,
+        "pcc": built["feeder"].full_id,
+        "batteries": ids(built["battery"]),
+        "evs": ids(built["ev"]),
+        "pv": ids(built["pv"]),
+        "flexloads": ids(built["flex"]),
+        "grid_aware": cfg.grid_aware,
+        "buses": ids(bus_e),
+        "branches": ids(branch_e),
+        "sens_vm_pu_per_mw": sv.tolist(),
+        "sens_loading_percent_per_mw": sl.tolist(),
+        "v_band_pu": [cfg.v_min_pu, cfg.v_max_pu],
+        "loading_max_percent": cfg.loading_max_percent,
+    }
+    ctrl = b.control("vpp", options)
+    b.record([ctrl], *Vpp.reports)
+    b.record(built["battery"], "p_available_charge_mw", "p_available_discharge_mw")
+    b.record(built["ev"], "p_min_mw", "p_max_mw")
+    b.record(built["flex"], "p_recovered_mw")
+    price = neighbourhood._price(b, cfg)
+    if price is not None:
+        b.record([price], "eur_per_mwh")
+
+
+def _scaled(cfg: Config) -> Path:
+    """The schedule file the controller reads: ``schedule`` with ``schedule_scale`` applied."""
+    path = schedule_path(cfg)
+    if cfg.schedule_scale == 1.0:
+        return path.resolve()
+    table = pd.read_csv(path)
+    table["p_mw"] = pd.to_numeric(table["p_mw"], errors="coerce") * cfg.schedule_scale
+    out = Path(tempfile.mkdtemp(prefix="cosim-vpp-")) / "schedule.csv"
+    table.to_csv(out, index=False)
+    return out
+
+
+def main() -> None:
+    from cosim.cli import main_for
+
+    main_for(__file__)
+
+
+if __name__ == "__main__":
+    main()
