@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cosim import economics
+from cosim import economics, vpp_kpis
 from cosim.balance import balance_of, grid_sum, unit_sum
 from cosim.errors import ConfigError
 from cosim.kpi_catalogue import CATALOGUE
@@ -234,7 +234,16 @@ def _physical(run: _Run) -> list[Kpi]:
     """Every KPI group but economics."""
     return [
         k
-        for group in (_run_kpis, _energy, _grid, _units, _control, _resilience, _money)
+        for group in (
+            _run_kpis,
+            _energy,
+            _grid,
+            _units,
+            _control,
+            vpp_kpis.kpis,
+            _resilience,
+            _money,
+        )
         for k in group(run)
     ]
 

@@ -18,7 +18,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from cosim import kpis as kpi_mod
-from cosim import plots, results
+from cosim import plots, results, vpp_plots
 from cosim.errors import ConfigError
 
 REPORT = "report.html"
@@ -157,6 +157,11 @@ def _figures(
             lambda: plots.chp_heat(data, start=start),
             "CHP heat|Heat from the CHP and the backup boiler stacked against the heat "
             "demand (top), energy stored in the heat tank (bottom).",
+        ),
+        (
+            lambda: vpp_plots.schedule_plot(data, start=start),
+            "Virtual power plant|The schedule's request, the power the fleet delivered (both in "
+            "the schedule's sign) and the flexibility envelope the plant computed for each step.",
         ),
         (
             lambda: plots.ev_charging(data, start=start),
