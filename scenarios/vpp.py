@@ -8,10 +8,12 @@ ext_grid with ``target="pcc"``). Outside the schedule's requests every unit foll
 mode (batteries self-consumption, EVs charge on arrival). The CHP units of the neighbourhood
 are heat-led and not part of the plant (the controller dispatches power-led CHP units).
 
-Built-in schedule (``scenarios/data/vpp_schedule.csv``, times from ``start``): absorb
-0.03 MW from 11:00 to 14:00 (PV noon), deliver 0.03 MW from 17:00 to 21:00 (a sustained
-day-ahead request) with a fast activation to 0.06 MW from 18:00 to 18:15 (a balancing call).
-``schedule_scale`` multiplies every request (for sweeps of request size).
+Built-in schedule (``scenarios/data/vpp_schedule.csv``, times from ``start``, sized for the
+default grid's 19 PV systems with batteries and 13 EVs): a firm 0.12 MW from 10:00 to 14:00
+(the PV's noon output held flat: curtailed or stored above it, topped up from the batteries
+below it), 0.06 MW from 17:00 to 21:00 (a sustained day-ahead request) with a fast activation
+to 0.12 MW from 18:00 to 18:15 (a balancing call). ``schedule_scale`` multiplies every
+request (for sweeps of request size).
 
 Grid-aware mode: the scenario computes once, from the net, each watched bus's voltage change
 and each line's and trafo's loading change per MW injected at each unit's bus (finite
@@ -48,6 +50,11 @@ class Config(neighbourhood.Config):
 
     Attributes
     ----------
+    grid : str
+        SimBench LV (or MV/LV) code. Default ``1-LV-semiurb4--0-sw``: 32 households, where
+        ``neighbourhood``'s default rural grid has 3.
+    battery_share_frac : float
+        Share of PV households with a home battery [0..1]; default 1: every one.
     schedule : str
         ``builtin`` (module docstring) or a CSV of ``t_s`` [s from start] and ``p_mw`` [MW].
     schedule_scale : float
@@ -66,6 +73,7 @@ class Config(neighbourhood.Config):
     """
 
     start: str = "2016-06-01 00:00:00"
+    grid: str = "1-LV-semiurb4--0-sw"
     battery_share_frac: float = 1.0
     battery_e_mwh: float = 0.010
     battery_p_mw: float = 0.005
