@@ -77,6 +77,8 @@ class Vpp(Controller):
     ----------
     schedule : str
         CSV file with ``t_s`` [s] and ``p_mw`` [MW] (module docstring).
+    schedule_scale : float
+        Factor on every request of the schedule [-], > 0.
     target : str
         ``fleet`` (the schedule is the fleet's injection) or ``pcc`` (the import at ``pcc``).
     pcc : str
@@ -100,6 +102,7 @@ class Vpp(Controller):
     """
 
     schedule: str = ""
+    schedule_scale: float = 1.0
     target: str = "fleet"
     pcc: str = ""
     batteries: list[str] = field(default_factory=list)
@@ -136,7 +139,11 @@ class Vpp(Controller):
             raise ConfigError("target='pcc' needs pcc, the ext_grid entity's full id")
         if not self.schedule:
             raise ConfigError("schedule='' : give a CSV file of t_s [s] and p_mw [MW]")
-        self._times_s, self._p_mw = read_schedule(self.schedule)
+        scale = self.schedule_scale
+        if isinstance(scale, bool) or not (isinstance(scale, int | float) and 0 < scale < math.inf):
+            raise ConfigError(f"schedule_scale={scale!r} must be > 0 and finite")
+        self._times_s, p_mw = read_schedule(self.schedule)
+        self._p_mw = p_mw * float(scale)
         if not isinstance(self.grid_aware, bool):
             raise ConfigError(f"grid_aware={self.grid_aware!r} must be true or false")
         band = self.v_band_pu

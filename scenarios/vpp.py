@@ -27,13 +27,11 @@ are recorded; ``cosim.vpp_kpis`` reads them.
 from __future__ import annotations
 
 import copy
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from controllers.vpp import TARGETS, Vpp, read_schedule
 from cosim.errors import ConfigError
@@ -203,7 +201,8 @@ def build(b: Builder, cfg: Config) -> None:
         return [e.full_id for e in entities]
 
     options = {
-        "schedule": str(_scaled(cfg)),
+        "schedule": str(schedule_path(cfg).resolve()),
+        "schedule_scale": cfg.schedule_scale,
         "target": cfg.target,
         "pcc": built["feeder"].full_id,
         "batteries": ids(built["battery"]),
@@ -226,18 +225,6 @@ def build(b: Builder, cfg: Config) -> None:
     price = neighbourhood._price(b, cfg)
     if price is not None:
         b.record([price], "eur_per_mwh")
-
-
-def _scaled(cfg: Config) -> Path:
-    """The schedule file the controller reads: ``schedule`` with ``schedule_scale`` applied."""
-    path = schedule_path(cfg)
-    if cfg.schedule_scale == 1.0:
-        return path.resolve()
-    table = pd.read_csv(path)
-    table["p_mw"] = pd.to_numeric(table["p_mw"], errors="coerce") * cfg.schedule_scale
-    out = Path(tempfile.mkdtemp(prefix="cosim-vpp-")) / "schedule.csv"
-    table.to_csv(out, index=False)
-    return out
 
 
 def main() -> None:

@@ -112,6 +112,7 @@ def test_feasible_schedule_followed_and_infeasible_shortfall_exact(tmp_path: Pat
     assert -out["E.e0"]["p_set_mw"] == pytest.approx(-0.011 + 0.009 * 0.017 / 0.019)
     ctrl.decide(900, _seen(values, ctrl))  # request for 1800: -0.020, inside -0.021
     assert ctrl.report()["p_set_mw"] == pytest.approx(-0.02)
+    assert ctrl.report()["p_requested_mw"] == pytest.approx(0.006)  # the request at t=900
     ctrl.decide(1800, _seen(values, ctrl))  # request for 2700: 0.050, envelope max 0.008
     rep = ctrl.report()
     assert rep["p_set_mw"] == pytest.approx(0.008)
@@ -204,6 +205,8 @@ def test_bad_options_are_clear_errors(tmp_path: Path) -> None:
         Vpp(schedule=good, batteries=["B.b0"], v_band_pu=[1.05, 0.95])
     with pytest.raises(ConfigError, match="sens_vm_pu_per_mw has shape"):
         Vpp(schedule=good, batteries=["B.b0"], buses=["G.bus_0"], sens_vm_pu_per_mw=[[1.0, 2.0]])
+    with pytest.raises(ConfigError, match="schedule_scale=0 must be > 0"):
+        Vpp(schedule=good, batteries=["B.b0"], schedule_scale=0)
     bad = tmp_path / "bad.csv"
     bad.write_text("t_s,p_mw\n900,0.1\n0,0.2\n")
     with pytest.raises(ConfigError, match="strictly increasing"):

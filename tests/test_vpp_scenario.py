@@ -74,6 +74,8 @@ def test_processes_equal_in_process(local: Path, tmp_path: Path) -> None:
         ("v_min_pu=1.1", "v_min_pu=1.1, v_max_pu=1.05"),
         ("schedule=/nonexistent.csv", "no such file"),
         ("controller=demand_response", "vpp runs its own controller"),
+        ("v_margin_pu=-0.1", "v_margin_pu=-0.1 must be >= 0"),
+        ("loading_margin_percent=100", "loading_margin_percent=100.0 must be below"),
     ],
 )
 def test_bad_config(pair: str, match: str) -> None:
