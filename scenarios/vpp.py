@@ -185,16 +185,22 @@ def build(b: Builder, cfg: Config) -> None:
     unit_buses = [bus for k in kinds for bus in built["bus_of"][k]]
     children = built["grid"].children
     bus_e = [e for e in children if e.type == "Bus"]
-    branch_e = [e for e in children if e.type in ("Line", "Trafo")]
-    index = {t: [e.extra_info["index"] for e in branch_e if e.type == t] for t in ("Line", "Trafo")}
-    branch_e = [e for t in ("Line", "Trafo") for e in branch_e if e.type == t]
-    sv, sl = sensitivities(
-        simbench_net(cfg.grid, profiles=False),
-        unit_buses,
-        [e.extra_info["index"] for e in bus_e],
-        index["Line"],
-        index["Trafo"],
-    )
+    lines = [e for e in children if e.type == "Line"]
+    trafos = [e for e in children if e.type == "Trafo"]
+    watched = {"buses": [], "branches": [], "sens_vm_pu_per_mw": [],
+               "sens_loading_percent_per_mw": []}  # fmt: skip
+    if cfg.grid_aware:  # grid-blind needs no sensitivities
+        sv, sl = sensitivities(
+            simbench_net(cfg.grid, profiles=False),
+            unit_buses,
+            *([e.extra_info["index"] for e in group] for group in (bus_e, lines, trafos)),
+        )
+        watched = {
+            "buses": [e.full_id for e in bus_e],
+            "branches": [e.full_id for e in (*lines, *trafos)],
+            "sens_vm_pu_per_mw": sv.tolist(),
+            "sens_loading_percent_per_mw": sl.tolist(),
+        }
     b.note("vpp units", f"{len(units)} units at {len(set(unit_buses))} buses")
 
     def ids(entities: list) -> list[str]:
@@ -210,10 +216,7 @@ def build(b: Builder, cfg: Config) -> None:
         "pv": ids(built["pv"]),
         "flexloads": ids(built["flex"]),
         "grid_aware": cfg.grid_aware,
-        "buses": ids(bus_e),
-        "branches": ids(branch_e),
-        "sens_vm_pu_per_mw": sv.tolist(),
-        "sens_loading_percent_per_mw": sl.tolist(),
+        **watched,
         "v_band_pu": [cfg.v_min_pu + cfg.v_margin_pu, cfg.v_max_pu - cfg.v_margin_pu],
         "loading_max_percent": cfg.loading_max_percent - cfg.loading_margin_percent,
     }
