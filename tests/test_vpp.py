@@ -121,6 +121,18 @@ def test_feasible_schedule_followed_and_infeasible_shortfall_exact(tmp_path: Pat
     assert rep["p_flex_down_mw"] == pytest.approx(0.008 + 0.021)
 
 
+def test_pcc_target_moves_the_fleet_by_the_import_error(tmp_path: Path) -> None:
+    schedule = _schedule(tmp_path, [(0, 0.01)])  # import of 0.01 MW at the PCC
+    ctrl = Vpp(schedule=schedule, target="pcc", pcc="G.ext", batteries=["B.b0"], step_s=900)
+    values = {**_batteries(1, 0.05, 0.05), "G.ext": {"p_mw": 0.03}}
+    values["B.b0"]["p_mw"] = 0.004  # charging 4 kW: injection -0.004
+    ctrl.decide(0, _seen(values, ctrl))
+    rep = ctrl.report()
+    # fleet target = injection now + import now - requested import = -0.004 + 0.03 - 0.01
+    assert rep["p_set_mw"] == pytest.approx(0.016)
+    assert rep["p_delivered_mw"] == 0.03 and rep["p_requested_mw"] == 0.01  # PCC sign
+
+
 def test_no_request_releases_every_unit(tmp_path: Path) -> None:
     ctrl = Vpp(schedule=_schedule(tmp_path, [(0, "")]), batteries=["B.b0"], pv=["P.p0"])
     values = {**_batteries(1, 0.005, 0.005), "P.p0": {"p_mw": 0.003, "p_available_mw": 0.003}}
