@@ -5,7 +5,8 @@ batteries, EVs, PV systems (curtailment), power-led CHP units and flexible loads
 
 1. it computes every unit's range for the next step and the fleet's **flexibility envelope**
    ``p_env_min_mw..p_env_max_mw`` (:mod:`controllers.flexibility`), in injection sign (> 0
-   delivers to the grid);
+   delivers to the grid). An EV counts while plugged in for all of the next step; one that
+   arrives or leaves within it follows its own rule (charging on arrival) for that step;
 2. it reads the request for the next step from the **schedule**, a CSV of ``t_s`` [s since the
    run's start] and ``p_mw`` [MW] held until the next row; an empty ``p_mw`` means no request
    (every unit is released to its own mode). ``target="fleet"``: ``p_mw`` is the fleet's
@@ -157,6 +158,7 @@ class Vpp(Controller):
         self._sv = self._matrix("sens_vm_pu_per_mw", self.buses, n)
         self._sl = self._matrix("sens_loading_percent_per_mw", self.branches, n)
         self._report: dict[str, Any] = dict.fromkeys(self.reports)
+        self._plugged = np.zeros(len(self.evs), dtype=bool)
 
     def _matrix(self, name: str, rows: list[str], n: int) -> np.ndarray:
         value = np.asarray(getattr(self, name), dtype=np.float64)
@@ -201,7 +203,8 @@ class Vpp(Controller):
         flex_avail, reduced, recovered = _columns(
             seen, self.flexloads, "p_flex_available_mw", "p_reduced_mw", "p_recovered_mw"
         )
-        plugged = (connected > 0) & (departure > t_s + self.step_s)
+        plugged = (connected > 0) & (departure > t_s + self.step_s)  # all of the next step
+        self._plugged = plugged
         ranges = fx.join(
             fx.battery_range(charge, discharge),
             fx.ev_range(p_min, p_max, plugged),
@@ -262,9 +265,8 @@ class Vpp(Controller):
         out: SetPoints = {}
         for e, v in zip(self.batteries, (-bat).tolist(), strict=True):
             out[e] = {"p_set_mw": v}
-        ev_lo = np.split(r.lo, np.cumsum(counts))[1]
-        for e, v, idle in zip(self.evs, (-ev).tolist(), (ev_lo == 0).tolist(), strict=True):
-            out[e] = {"p_set_mw": None if idle else v}  # not plugged in: its own rule
+        for e, v, plugged in zip(self.evs, (-ev).tolist(), self._plugged.tolist(), strict=True):
+            out[e] = {"p_set_mw": v if plugged else None}  # else: its own rule
         for e, v, full in zip(self.pv, pv.tolist(), (pv >= pv_hi).tolist(), strict=True):
             out[e] = {"p_max_mw": None if full else v}  # no curtailment: released
         for e, v in zip(self.chp, chp.tolist(), strict=True):
