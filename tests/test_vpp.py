@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandapower as pp
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from controllers import flexibility as fx
 from controllers.base import Measurements
@@ -63,6 +65,23 @@ def test_envelope_and_proportional_allocation_by_hand() -> None:
     assert fx.allocate(0.002, r) == pytest.approx([-0.0012, -0.0004, 0.0036])
     # beyond the envelope: every unit at its bound
     assert fx.allocate(1.0, r) == pytest.approx(r.hi)
+
+
+_POWER = st.floats(0.0, 0.1, allow_nan=False)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(_POWER, _POWER, _POWER, st.floats(0.0, 1.0)), min_size=1, max_size=8),
+    st.floats(-0.5, 0.5, allow_nan=False),
+)
+def test_allocation_holds_every_range_and_meets_the_clipped_target(units, target_mw) -> None:
+    charge, discharge, pv, share = (np.array(c) for c in zip(*units, strict=True))
+    r = fx.join(fx.battery_range(charge, discharge), fx.pv_range(pv * share))
+    p = fx.allocate(target_mw, r)
+    lo, hi = fx.envelope(r)
+    assert (p >= r.lo - 1e-12).all() and (p <= r.hi + 1e-12).all()
+    assert p.sum() == pytest.approx(min(max(target_mw, lo), hi), abs=1e-12)
 
 
 def test_chp_below_minimum_load_snaps_and_others_take_the_rest() -> None:

@@ -59,6 +59,10 @@ def test_reports_add_up_and_kpis_by_hand(local: Path) -> None:
     asked = select(data, "p_requested_mw", "Controller").iloc[:, 0].notna()
     err = (delivered - 0.005)[asked]
     assert found["vpp_tracking_rmse_mw"] == pytest.approx(float(np.sqrt((err**2).mean())))
+    within = (err.abs() <= 0.001).mean() * 100  # 5 % of 5 kW is below the 1 kW floor
+    assert found["vpp_within_tolerance_percent"] == pytest.approx(within)
+    price = select(data, "eur_per_mwh").iloc[:, 0][asked]
+    assert found["vpp_revenue_eur"] == pytest.approx(float((delivered[asked] * price).sum() / 4))
 
 
 def test_processes_equal_in_process(local: Path, tmp_path: Path) -> None:
