@@ -237,9 +237,11 @@ class Vpp(Controller):
             vm = _columns(seen, self.buses, "vm_pu")[0]
             loading = _columns(seen, self.branches, "loading_percent")[0]
             band = (float(self.v_band_pu[0]), float(self.v_band_pu[1]))
+            live = vm > 0  # a de-energised bus (0) or one not yet measured holds no limit
             p, _ = fx.grid_limit(
-                p, r, now, vm, self._sv, loading, self._sl, band, float(self.loading_max_percent)
-            )
+                p, r, now, vm[live], self._sv[live], loading, self._sl, band,
+                float(self.loading_max_percent),
+            )  # fmt: skip
             limited = held - float(p.sum())
         total = float(p.sum())
         rep.update(

@@ -152,6 +152,17 @@ def test_pcc_target_moves_the_fleet_by_the_import_error(tmp_path: Path) -> None:
     assert rep["p_delivered_mw"] == 0.03 and rep["p_requested_mw"] == 0.01  # PCC sign
 
 
+def test_a_de_energised_bus_holds_no_limit(tmp_path: Path) -> None:
+    # bus at 0 pu (de-energised); 1 pu/MW would lift it to 0.004 pu: far below the band,
+    # yet the plant follows the request as if the bus were not watched
+    ctrl = Vpp(schedule=_schedule(tmp_path, [(0, 0.004)]), batteries=["B.b0"], grid_aware=True,
+               buses=["G.bus_0"], sens_vm_pu_per_mw=[[1.0]], step_s=900)  # fmt: skip
+    values = {**_batteries(1, 0.005, 0.005), "G.bus_0": {"vm_pu": 0.0}}
+    out = ctrl.decide(0, _seen(values, ctrl))
+    assert out["B.b0"]["p_set_mw"] == pytest.approx(-0.004)
+    assert ctrl.report()["p_grid_limited_mw"] == 0.0
+
+
 def test_no_request_releases_every_unit(tmp_path: Path) -> None:
     ctrl = Vpp(schedule=_schedule(tmp_path, [(0, "")]), batteries=["B.b0"], pv=["P.p0"])
     values = {**_batteries(1, 0.005, 0.005), "P.p0": {"p_mw": 0.003, "p_available_mw": 0.003}}
