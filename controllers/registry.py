@@ -23,6 +23,7 @@ BUILTIN: dict[str, str] = {
     "peak_shaving": "controllers.demand_response:PeakShaving",
     "islanding": "controllers.islanding:Islanding",
     "local_market": "controllers.market:LocalMarket",
+    "vpp": "controllers.vpp:Vpp",
 }
 
 

@@ -215,7 +215,9 @@ def load_profiles(grid: str) -> list[str]:
     return [str(p) for p in simbench_net(grid).load["profile"]]
 
 
-def build(b: Builder, cfg: Config) -> None:
+def build(b: Builder, cfg: Config) -> dict[str, Any]:
+    """Build the neighbourhood; returns its entities (``grid``, ``feeder``, unit lists by type)
+    and each unit type's bus indices (``bus_of``), for scenarios built on it."""
     grid_sim = b.start("Grid")
     grid = grid_sim.Grid(grid=cfg.grid)
     elements = {e.eid: e for e in grid.children}
@@ -301,6 +303,11 @@ def build(b: Builder, cfg: Config) -> None:
         feeder = next(e for e in grid.children if e.type == "ExtGrid")
         base = [series[h.eid] for h in houses]  # each house's base demand
         _control(b, cfg, feeder, profiles.children, base, units)
+    at = {"pv": where.pv, "battery": where.battery, "ev": where.ev, "chp": where.chp}
+    bus_of = {k: [buses[h] for h in v] for k, v in at.items()} | {"flex": buses}
+    units = {"pv": pv, "battery": battery, "ev": ev, "chp": chp, "flex": flex}
+    feeder = next(e for e in grid.children if e.type == "ExtGrid")
+    return {"grid": grid, "feeder": feeder, "bus_of": bus_of, **units}
 
 
 def options(cfg: Config) -> dict[str, Any]:

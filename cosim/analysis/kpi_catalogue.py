@@ -62,6 +62,22 @@ ev_delayed_mwh [MWh] EV charging the controller deferred: below charging at full
 flex_shifted_mwh [MWh] Demand the controller shifted into the backlog of flexible loads.
 flex_recovered_mwh [MWh] Shifted demand the controller let the flexible loads recover.
 flex_curtailed_mwh [MWh] Demand the controller curtailed (lost).
+## vpp
+vpp_request_h [h] Time the virtual power plant's schedule held a request.
+vpp_tracking_rmse_mw [MW] Root mean square of delivered minus requested power over the steps
+    with a request.
+vpp_within_tolerance_percent [%] Share of the steps with a request in which the delivered power
+    was within {frac:g} % of the request, or {floor_kw:g} kW, whichever is larger.
+vpp_requested_mwh [MWh] Energy requested, the size of every request summed over time.
+vpp_delivered_mwh [MWh] Energy delivered in the direction of each request (against it counts
+    negative).
+vpp_shortfall_mwh [MWh] Requested energy outside the fleet's flexibility envelope.
+vpp_grid_limited_mwh [MWh] Energy inside the envelope the plant held back to keep the grid in
+    its limits.
+vpp_revenue_eur [EUR] Delivered energy (injection; absorption counts negative) at the day-ahead
+    price of the run.
+vpp_voltage_violation_bus_steps [-] Bus-steps outside the plant's band {v_min:g}..{v_max:g} p.u.
+vpp_overload_branch_steps [-] Line- and trafo-steps loaded above the plant's limit {limit:g} %.
 ## resilience
 energy_not_served_mwh [MWh] Demand that could not be supplied.
 outage_h_max [h] Longest time any one load went unserved, summed over the run.

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cosim.analysis import economics
+from cosim.analysis import economics, vpp_kpis
 from cosim.analysis.balance import balance_of, grid_sum, unit_sum
 from cosim.analysis.kpi_catalogue import CATALOGUE
 from cosim.analysis.market_kpis import market_kpis
@@ -243,7 +243,17 @@ def _physical(run: _Run) -> list[Kpi]:
     """Every KPI group but economics."""
     return [
         k
-        for group in (_run_kpis, _energy, _grid, _units, _control, _resilience, _money, market_kpis)
+        for group in (
+            _run_kpis,
+            _energy,
+            _grid,
+            _units,
+            _control,
+            vpp_kpis.kpis,
+            _resilience,
+            _money,
+            market_kpis,
+        )
         for k in group(run)
     ]
 

@@ -18,7 +18,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from cosim.analysis import kpis as kpi_mod
-from cosim.analysis import market_plots, plots, results
+from cosim.analysis import market_plots, plots, results, vpp_plots
 from cosim.core.errors import ConfigError
 from cosim.core.units import SECONDS_PER_HOUR
 
@@ -174,6 +174,11 @@ def _figures(
             lambda: plots.chp_heat(data, start=start),
             "CHP heat|Heat from the CHP and the backup boiler stacked against the heat "
             "demand (top), energy stored in the heat tank (bottom).",
+        ),
+        (
+            lambda: vpp_plots.schedule_plot(data, start=start),
+            "Virtual power plant|The schedule's request, the power the fleet delivered (both in "
+            "the schedule's sign) and the flexibility envelope the plant computed for each step.",
         ),
         (
             lambda: plots.ev_charging(data, start=start),
