@@ -84,7 +84,8 @@ def main() -> None:
     parser.add_argument("--png", type=Path, help="save the NPC-CO2 Pareto front picture here")
     args = parser.parse_args()
     quiet_logging()
-    fixed: dict[str, object] = {"steps": args.steps, "start": args.start}
+    # the battery's power stays 5 kW as the capacity varies (else 0.5 C of it)
+    fixed: dict[str, object] = {"steps": args.steps, "start": args.start, "battery_p_mw": 0.005}
     with tempfile.TemporaryDirectory() as tmp:
         out = args.out or Path(tmp)
         t0 = time.perf_counter()
