@@ -112,7 +112,7 @@ class Config(RunConfig):
         Import limit of ``demand_response`` and ``peak_shaving`` at the ext_grid [MW]; None: no
         limit (``demand_response`` then follows the price only). 0.05: the default day peaks
         at 0.055 MW without control (the farms at midday), and its flexibility can bring every
-        step to 0.047 MW or less.
+        step to 0.049 MW or less.
     price_file : str
         Price signal of ``demand_response``: ``builtin`` (synthetic day-ahead prices of a year,
         ``scenarios/data``, played from ``start``'s date), a CSV/Parquet file with ``t_s`` and

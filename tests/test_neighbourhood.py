@@ -243,14 +243,13 @@ def test_a_year_closes_its_energy_balance(tmp_path):
     b = energy_balance(outcome.out_dir)
     assert abs(b.residual_mwh) < 1e-6
     assert b.pv_mwh > 0 and b.chp_mwh > 0 and b.ev_mwh > 0
-    # the unit figures against published ranges (bench/physics.py, docs/plausibility.md); the
-    # home battery's cycles are documented there
+    # the unit figures against published ranges (bench/physics.py, docs/plausibility.md)
     sys.path.insert(0, str(Path(__file__).parents[1] / "bench"))
     from physics import REFERENCES, figures
 
     found = figures(outcome.out_dir)
     assert 900 <= found["pv_yield_kwh_per_kwp"] <= 1100  # German rooftop PV, te Heesen 2019
-    for name in ("pv_yield_kwh_per_kwp", "chp_full_load_h", "ev_kwh_per_car"):
+    for name in REFERENCES:  # PV yield, battery full cycles, CHP full-load hours, EV energy
         assert REFERENCES[name].low <= found[name] <= REFERENCES[name].high, (name, found)
 
 
