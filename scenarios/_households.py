@@ -83,6 +83,13 @@ def household_sizes(demand_mwh: np.ndarray, where: Layout, cfg: Config) -> Sizes
     """
     pv_demand = demand_mwh[where.pv]
     bat_demand = demand_mwh[where.battery]
+    if (cfg.pv_p_peak_mw is None and len(pv_demand) and not pv_demand.min() > 0) or (
+        cfg.battery_e_mwh is None and len(bat_demand) and not bat_demand.min() > 0
+    ):
+        raise ConfigError(
+            "a household drawn for PV or a battery has no annual demand to size them from; "
+            "give pv_p_peak_mw and battery_e_mwh (fixed sizes) instead of none"
+        )
     pv_mw = (
         np.full(len(where.pv), cfg.pv_p_peak_mw)
         if cfg.pv_p_peak_mw is not None

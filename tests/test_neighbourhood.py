@@ -146,6 +146,10 @@ def test_household_sizes_follow_the_rule_of_thumb():
     size = household_sizes(np.array([4.0, 30.0, 2.5]), where, fixed)
     np.testing.assert_allclose(size.pv_mw, [0.008, 0.008])
     np.testing.assert_allclose([size.battery_mwh[0], size.battery_p_mw[0]], [0.004, 0.005])
+    with pytest.raises(ConfigError, match="no annual demand to size them from"):
+        household_sizes(np.array([0.0, 30.0, 2.5]), where, cfg)
+    both = make_config(cls, ["pv_p_peak_mw=0.008", "battery_e_mwh=0.01"])
+    assert household_sizes(np.array([0.0, 30.0, 2.5]), where, both).pv_mw[0] == 0.008
 
 
 def test_annual_demand_is_the_profile_year_times_p_mw(day):
