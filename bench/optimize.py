@@ -4,13 +4,14 @@
                              [--trials 30] [--pareto-trials 30] [--out DIR] [--png FILE]
 
 The space is ``neighbourhood``'s PV size (``pv_p_peak_mw`` 4..12 kW, 5 values), battery size
-(``battery_e_mwh`` 5..15 kWh, 5 values) and battery share (``battery_share_frac`` 0, 0.5, 1):
-5 x 5 x 3 = 75 designs. The anchor runs every design with ``cosim sweep`` and reads each run's
-``npc_eur`` (economics KPIs, default costs, the period scaled to a year). The optimizer runs
-``cosim optimize`` minimising NPC with at most ``--trials`` co-simulations (30 = 40 % of 75).
-Both run the same representative period (``--steps`` from ``--start``) on the same local Dask
-cluster size. Printed: the best NPC of each, their ratio, and the run counts; done means the
-optimizer's best is within 1 % of the grid's with at most 40 % of its runs.
+(``battery_e_mwh`` 5..15 kWh, 5 values; its power a fixed 5 kW) and battery share
+(``battery_share_frac`` 0, 0.5, 1): 5 x 5 x 3 = 75 designs. The anchor runs every design with
+``cosim sweep`` and reads each run's ``npc_eur`` (economics KPIs, default costs, the period
+scaled to a year). The optimizer runs ``cosim optimize`` minimising NPC with at most
+``--trials`` co-simulations (30 = 40 % of 75). Both run the same representative period
+(``--steps`` from ``--start``) on the same local Dask cluster size. Printed: the best NPC of
+each, their ratio, and the run counts; done means the optimizer's best is within 1 % of the
+grid's with at most 40 % of its runs.
 
 With ``--pareto-trials N`` a second study minimises NPC and project CO2 (a Pareto front) and
 ``--png`` saves the front over every grid design as a picture.
