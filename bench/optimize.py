@@ -96,7 +96,7 @@ def main() -> None:
             raise SystemExit(f"sweep runs failed:\n{grid[grid['status'] != 'completed']}")
         t0 = time.perf_counter()
         ranges = [f"{k}={lo}:{hi}:{st}" for k, (lo, hi, st) in RANGES.items()]
-        overrides = [f"steps={args.steps}", f"start={args.start}"]
+        overrides = [f"{k}={v}" for k, v in fixed.items()]
         study = optimize(
             "neighbourhood", ranges, trials=args.trials, workers=args.workers,
             out=out / "optimize", overrides=overrides, progress=False,
