@@ -91,7 +91,8 @@ def figures(folder: str | Path) -> dict[str, float]:
     out: dict[str, float] = {"years": years}
     if pv:
         pv_kwh = float(data[pv].to_numpy().sum()) * step_h * 1000.0
-        out["pv_yield_kwh_per_kwp"] = pv_kwh / (len(pv) * cfg["pv_p_peak_mw"] * 1000.0) / years
+        pv_kwp = manifest["installed"]["pv_mw"] * 1000.0  # the sum of the units' DC peaks
+        out["pv_yield_kwh_per_kwp"] = pv_kwh / pv_kwp / years
     if "battery_cycles" in by:
         out["battery_full_cycles"] = by["battery_cycles"] / years
     if chp:

@@ -4,7 +4,9 @@ Every house is one of the grid's loads. SimBench's load profile types tell house
 e.g. H0-A) from commercial (``G*``) and agricultural (``L*``) loads: household PV, home
 batteries and EVs go to households only (a farm's barn roof and a business's fleet are not a
 household's, and sizes drawn for houses would be wrong for them). A seeded draw decides which
-households have PV, which of those a home battery, which an EV; the CHP (250 MWh of heat a
+households have PV, which of those a home battery, which an EV; PV and battery are sized from
+the household's own annual demand as installers size them (``scenarios._households``: 1 kWp
+and 1 kWh per MWh a year) unless a fixed size is given; the CHP (250 MWh of heat a
 year by default: a farm's or business's demand, about ten houses') stands at a commercial or
 agricultural load, or at a household where there is none. Every load, of whatever kind, keeps
 its SimBench demand and its flexible share. The summary says how many loads of each kind and
@@ -50,6 +52,7 @@ from controllers.registry import check_options, find
 from cosim.core.errors import ConfigError
 from cosim.run.config import RunConfig
 from cosim.run.scenario import Builder
+from scenarios._households import household_sizes, load_profiles
 from simulators.simbench_nets import codes
 
 BUILTIN_PRICE_FILE = Path(__file__).parent / "data" / "day_ahead_price_2016.csv"
@@ -68,10 +71,21 @@ class Config(RunConfig):
     pv_share_frac, battery_share_frac, ev_share_frac : float
         Share of households with PV, of PV households with a battery, of households with an EV
         [0..1] (households: loads with a SimBench ``H*`` profile; module docstring).
-    pv_p_peak_mw : float
-        DC peak power of each PV system [MW].
-    battery_e_mwh, battery_p_mw : float
-        Usable capacity [MWh] and charge/discharge power limit [MW] of each home battery.
+    pv_p_peak_mw : float or None
+        DC peak power of every PV system [MW], or None (default): each sized from its
+        household's annual demand by ``pv_kwp_per_mwh`` (``scenarios._households``).
+    pv_kwp_per_mwh : float
+        PV peak power per MWh of the household's annual demand [kWp/MWh], for
+        ``pv_p_peak_mw=None`` (1.0: installers' rule of thumb, ``household_sizes``).
+    battery_e_mwh : float or None
+        Usable capacity of every home battery [MWh], or None (default): each sized from its
+        household's annual demand by ``battery_kwh_per_mwh``.
+    battery_kwh_per_mwh : float
+        Usable battery capacity per MWh of the household's annual demand [kWh/MWh], for
+        ``battery_e_mwh=None`` (1.0: installers' rule of thumb, ``household_sizes``).
+    battery_p_mw : float or None
+        Charge/discharge power limit of every home battery [MW], or None (default): half its
+        usable capacity per hour (0.5 C, as a 10 kWh / 5 kW home battery).
     ev_p_charger_mw : float
         Charger limit of each EV [MW].
     chp_count, chp_p_el_mw, chp_e_heat_annual_mwh : int, float, float
@@ -98,7 +112,7 @@ class Config(RunConfig):
         Import limit of ``demand_response`` and ``peak_shaving`` at the ext_grid [MW]; None: no
         limit (``demand_response`` then follows the price only). 0.05: the default day peaks
         at 0.055 MW without control (the farms at midday), and its flexibility can bring every
-        step to 0.047 MW or less.
+        step to 0.049 MW or less.
     price_file : str
         Price signal of ``demand_response``: ``builtin`` (synthetic day-ahead prices of a year,
         ``scenarios/data``, played from ``start``'s date), a CSV/Parquet file with ``t_s`` and
@@ -107,10 +121,12 @@ class Config(RunConfig):
 
     grid: str = "1-LV-rural1--0-sw"
     pv_share_frac: float = 0.6
-    pv_p_peak_mw: float = 0.008
+    pv_p_peak_mw: float | None = None
+    pv_kwp_per_mwh: float = 1.0
     battery_share_frac: float = 0.5
-    battery_e_mwh: float = 0.010
-    battery_p_mw: float = 0.005
+    battery_e_mwh: float | None = None
+    battery_kwh_per_mwh: float = 1.0
+    battery_p_mw: float | None = None
     ev_share_frac: float = 0.4
     ev_p_charger_mw: float = 0.011
     chp_count: int = 1
@@ -131,15 +147,17 @@ class Config(RunConfig):
             if not 0.0 <= (value := getattr(self, name)) <= 1.0:
                 raise ConfigError(f"{name}={value!r} must be in [0, 1]")
         for name in (
-            "pv_p_peak_mw",
-            "battery_e_mwh",
-            "battery_p_mw",
+            "pv_kwp_per_mwh",
+            "battery_kwh_per_mwh",
             "ev_p_charger_mw",
             "chp_p_el_mw",
             "chp_e_heat_annual_mwh",
         ):
             if not (value := getattr(self, name)) > 0:
                 raise ConfigError(f"{name}={value!r} must be > 0")
+        for name in ("pv_p_peak_mw", "battery_e_mwh", "battery_p_mw"):
+            if (value := getattr(self, name)) is not None and not value > 0:
+                raise ConfigError(f"{name}={value!r} must be > 0 or none (sized per demand)")
         if self.chp_count < 0:
             raise ConfigError(f"chp_count={self.chp_count!r} must be >= 0")
         if self.flex_mode not in FLEX_MODES:
@@ -208,13 +226,6 @@ def layout(profiles: list[str], cfg: Config) -> Layout:
     )
 
 
-def load_profiles(grid: str) -> list[str]:
-    """SimBench profile type of every load of ``grid``, in the load table's order."""
-    from simulators.simbench_nets import simbench_net
-
-    return [str(p) for p in simbench_net(grid).load["profile"]]
-
-
 def build(b: Builder, cfg: Config) -> dict[str, Any]:
     """Build the neighbourhood; returns its entities (``grid``, ``feeder``, unit lists by type)
     and each unit type's bus indices (``bus_of``), for scenarios built on it."""
@@ -225,9 +236,12 @@ def build(b: Builder, cfg: Config) -> dict[str, Any]:
     houses = sorted(
         (e for e in grid.children if e.type == "Load"), key=lambda e: e.extra_info["index"]
     )
-    types = load_profiles(cfg.grid)
-    where = layout([types[h.extra_info["index"]] for h in houses], cfg)
+    types, demand_mwh = load_profiles(cfg.grid)
+    position = [h.extra_info["index"] for h in houses]
+    where = layout([types[i] for i in position], cfg)
+    size = household_sizes(demand_mwh[position], where, cfg)
     b.note("loads and units", where.counts())
+    b.note("household sizes", size.describe())
 
     # households: SimBench demand through the flexible-load simulator into the grid's loads
     flex = b.start("FlexLoad").FlexLoad.create(
@@ -247,13 +261,7 @@ def build(b: Builder, cfg: Config) -> dict[str, Any]:
             b.connect(s, elements[s.eid], *s.extra_info["attrs"])
     buses = [h.extra_info["bus"] for h in houses]
 
-    pv = _units(
-        b,
-        "PV",
-        len(where.pv),
-        {"weather": cfg.weather, "tz": cfg.timezone},
-        p_dc_peak_mw=cfg.pv_p_peak_mw,
-    )
+    pv = _sized(b, "PV", {"weather": cfg.weather, "tz": cfg.timezone}, p_dc_peak_mw=size.pv_mw)
     pv_grid = b.attach(grid_sim, pv, "sgen", [buses[h] for h in where.pv])
     for unit, h in zip(pv, where.pv, strict=True):
         b.feed_back(elements[f"bus_{buses[h]}"], unit, "vm_pu", initial={"vm_pu": 1.0})
@@ -261,14 +269,13 @@ def build(b: Builder, cfg: Config) -> dict[str, Any]:
     ev = _units(b, "EV", len(where.ev), {"seed": cfg.seed}, p_charger_max_mw=cfg.ev_p_charger_mw)
     ev_grid = b.attach(grid_sim, ev, "storage", [buses[h] for h in where.ev], attrs=("p_mw",))
 
-    battery = _units(
+    battery = _sized(
         b,
         "Battery",
-        len(where.battery),
         {},
-        e_max_mwh=cfg.battery_e_mwh,
-        p_charge_max_mw=cfg.battery_p_mw,
-        p_discharge_max_mw=cfg.battery_p_mw,
+        e_max_mwh=size.battery_mwh,
+        p_charge_max_mw=size.battery_p_mw,
+        p_discharge_max_mw=size.battery_p_mw,
         mode="self_consumption",
     )
     battery_grid = b.attach(
@@ -293,8 +300,8 @@ def build(b: Builder, cfg: Config) -> dict[str, Any]:
     chp_grid = b.attach(grid_sim, chp, "sgen", [buses[h] for h in where.chp])
 
     b.install(
-        pv_mw=len(pv) * cfg.pv_p_peak_mw,
-        battery_mwh=len(battery) * cfg.battery_e_mwh,
+        pv_mw=float(size.pv_mw.sum()),
+        battery_mwh=float(size.battery_mwh.sum()),
         chp_mw=len(chp) * cfg.chp_p_el_mw,
     )
     _record(b, grid, pv, battery, ev, chp, flex, [*pv_grid, *ev_grid, *battery_grid, *chp_grid])
@@ -387,6 +394,21 @@ def _units(b: Builder, sim: str, num: int, sim_params: dict[str, Any], **params:
     if num == 0:
         return []
     return list(getattr(b.start(sim, **sim_params), sim).create(num, **params))
+
+
+def _sized(b: Builder, sim: str, sim_params: dict[str, Any], **params: Any) -> list:
+    """One unit of simulator ``sim`` per entry of the array params (scalars shared by all);
+    none started for none."""
+    sizes = {k: v for k, v in params.items() if isinstance(v, np.ndarray)}
+    num = len(next(iter(sizes.values())))
+    if num == 0:
+        return []
+    model = getattr(b.start(sim, **sim_params), sim)
+    shared = {k: v for k, v in params.items() if k not in sizes}
+    return [
+        next(iter(model.create(1, **shared, **{k: float(v[i]) for k, v in sizes.items()})))
+        for i in range(num)
+    ]
 
 
 def _record(

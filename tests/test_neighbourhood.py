@@ -19,7 +19,7 @@ from cosim.run import runner
 from cosim.run.config import make_config
 from cosim.run.scenario import load_scenario
 from cosim.run.summary import render
-from scenarios.neighbourhood import layout, load_kind, load_profiles
+from scenarios.neighbourhood import household_sizes, layout, load_kind, load_profiles
 
 RURAL1 = "1-LV-rural1--0-sw"
 
@@ -42,7 +42,7 @@ def _units(data, kind, attr):
 
 def test_every_unit_type_is_there_at_the_drawn_houses(day):
     _, cfg, data = day
-    where = layout(load_profiles(RURAL1), cfg)
+    where = layout(load_profiles(RURAL1)[0], cfg)
     assert _units(data, "PV", "p_mw").shape[1] == len(where.pv) > 0
     assert _units(data, "Battery", "p_mw").shape[1] == len(where.battery) > 0
     assert _units(data, "EV", "p_mw").shape[1] == len(where.ev) > 0
@@ -55,7 +55,7 @@ def test_household_units_only_on_household_loads(day):
     # 1-LV-rural1--0-sw: 13 loads, SimBench profiles H0-A, H0-B, H0-C (households), 5 x L1-A
     # and 5 x L2-A (agricultural)
     outcome, cfg, _ = day
-    profiles = load_profiles(RURAL1)
+    profiles, _ = load_profiles(RURAL1)
     kinds = [load_kind(p) for p in profiles]
     assert kinds.count("household") == 3 and kinds.count("agricultural") == 10
     where = layout(profiles, cfg)
@@ -117,7 +117,62 @@ def test_battery_energy_balance_and_bounds(day):
     # e after step k = e after step k-1 + (p - losses) * dt, for every battery
     np.testing.assert_allclose(np.diff(e, axis=0), (p[1:] - loss[1:]) * step_h, atol=1e-12)
     assert (soc >= -1e-12).all() and (soc <= 1 + 1e-12).all()
-    assert (np.abs(p) <= cfg.battery_p_mw + 1e-12).all()
+    profiles, demand_mwh = load_profiles(RURAL1)
+    size = household_sizes(demand_mwh, layout(profiles, cfg), cfg)
+    assert (np.abs(p) <= size.battery_p_mw + 1e-12).all()
+    # the battery holds its sized capacity: e / soc where soc > 0
+    held = soc > 0.01
+    np.testing.assert_allclose(
+        (e / np.where(held, soc, 1))[held],
+        np.broadcast_to(size.battery_mwh, e.shape)[held],
+        rtol=1e-9,
+    )
+
+
+def test_household_sizes_follow_the_rule_of_thumb():
+    # 1 kWp and 1 kWh per MWh of annual demand, battery power 0.5 kWh/h of its capacity
+    # (scenarios/neighbourhood.py, household_sizes): a 4.0 MWh household -> 4.0 kWp, 4.0 kWh,
+    # 2.0 kW; a 2.5 MWh one -> 2.5 kWp (no battery drawn for it here)
+    cls = load_scenario("neighbourhood").config_class
+    cfg = make_config(cls)
+    where = layout(["H0-A", "L1-A", "H0-B"], make_config(cls, ["pv_share_frac=1"]))
+    assert where.pv.tolist() == [0, 2]
+    where = type(where)(where.kinds, where.pv, np.array([0]), where.ev, where.chp)
+    size = household_sizes(np.array([4.0, 30.0, 2.5]), where, cfg)
+    np.testing.assert_allclose(size.pv_mw, [0.004, 0.0025], rtol=1e-12)
+    np.testing.assert_allclose([size.battery_mwh[0], size.battery_p_mw[0]], [0.004, 0.002])
+    assert size.describe() == "PV 4.0, 2.5 kWp; batteries 4.0 kWh / 2.0 kW"
+    # fixed sizes where given; the other sizes still per demand
+    fixed = make_config(cls, ["pv_p_peak_mw=0.008", "battery_p_mw=0.005"])
+    size = household_sizes(np.array([4.0, 30.0, 2.5]), where, fixed)
+    np.testing.assert_allclose(size.pv_mw, [0.008, 0.008])
+    np.testing.assert_allclose([size.battery_mwh[0], size.battery_p_mw[0]], [0.004, 0.005])
+    with pytest.raises(ConfigError, match="no annual demand to size them from"):
+        household_sizes(np.array([0.0, 30.0, 2.5]), where, cfg)
+    both = make_config(cls, ["pv_p_peak_mw=0.008", "battery_e_mwh=0.01"])
+    assert household_sizes(np.array([0.0, 30.0, 2.5]), where, both).pv_mw[0] == 0.008
+
+
+def test_annual_demand_is_the_profile_year_times_p_mw(day):
+    # the memory-mapped column read against net.profiles (the pandas frames simbench builds);
+    # rural1 households: H0-A 2 kW, H0-B 2 kW, H0-C 3 kW; times 8760 h
+    from simulators.simbench_nets import simbench_net
+
+    outcome, _, _ = day
+    net = simbench_net(RURAL1)
+    profiles, demand_mwh = load_profiles(RURAL1)
+    for k, kind in enumerate(profiles):
+        mean = net.profiles["load"][f"{kind}_pload"].mean()
+        assert demand_mwh[k] == pytest.approx(mean * net.load.p_mw[k] * 8760, rel=1e-6)
+    assert 1.5 < min(demand_mwh[i] for i, p in enumerate(profiles) if p.startswith("H")) < 1.6
+    # economics gets what was built: the sum of the drawn households' sizes
+    where = layout(profiles, make_config(load_scenario("neighbourhood").config_class))
+    installed = results.read_manifest(outcome.out_dir)["installed"]
+    assert installed["pv_mw"] == pytest.approx(demand_mwh[where.pv].sum() / 1000, rel=1e-12)
+    assert installed["battery_mwh"] == pytest.approx(
+        demand_mwh[where.battery].sum() / 1000, rel=1e-12
+    )
+    assert "household sizes" in render(outcome)
 
 
 def test_ev_never_charges_when_absent_and_chp_heat_is_covered(day):
@@ -152,9 +207,8 @@ def test_same_seed_same_results_other_seed_other_layout(tmp_path):
         runs.append(runner.run(scenario, cfg, tmp_path / name, progress=False))
     sums = [results.read_manifest(r.out_dir)["checksums"] for r in runs]
     assert sums[0] == sums[1]
-    layouts = [
-        layout(load_profiles(RURAL1), make_config(scenario.config_class, seed=s)) for s in (7, 8, 9)
-    ]
+    profiles, _ = load_profiles(RURAL1)
+    layouts = [layout(profiles, make_config(scenario.config_class, seed=s)) for s in (7, 8, 9)]
     assert any(not np.array_equal(layouts[0].ev, other.ev) for other in layouts[1:])
 
 
@@ -173,7 +227,8 @@ def test_processes_equal_in_process(tmp_path):
     ("pair", "match"),
     [
         ("pv_share_frac=1.5", "pv_share_frac=1.5 must be in"),
-        ("battery_e_mwh=-1", "battery_e_mwh=-1.0 must be > 0"),
+        ("battery_e_mwh=-1", "battery_e_mwh=-1.0 must be > 0 or none"),
+        ("pv_kwp_per_mwh=0", "pv_kwp_per_mwh=0.0 must be > 0"),
         ("chp_count=-1", "chp_count=-1 must be >= 0"),
     ],
 )
@@ -193,14 +248,13 @@ def test_a_year_closes_its_energy_balance(tmp_path):
     b = energy_balance(outcome.out_dir)
     assert abs(b.residual_mwh) < 1e-6
     assert b.pv_mwh > 0 and b.chp_mwh > 0 and b.ev_mwh > 0
-    # the unit figures against published ranges (bench/physics.py, docs/plausibility.md); the
-    # home battery's cycles (78 a year against 150-320) are documented there, not asserted
+    # the unit figures against published ranges (bench/physics.py, docs/plausibility.md)
     sys.path.insert(0, str(Path(__file__).parents[1] / "bench"))
     from physics import REFERENCES, figures
 
     found = figures(outcome.out_dir)
     assert 900 <= found["pv_yield_kwh_per_kwp"] <= 1100  # German rooftop PV, te Heesen 2019
-    for name in ("pv_yield_kwh_per_kwp", "chp_full_load_h", "ev_kwh_per_car"):
+    for name in REFERENCES:  # PV yield, battery full cycles, CHP full-load hours, EV energy
         assert REFERENCES[name].low <= found[name] <= REFERENCES[name].high, (name, found)
 
 

@@ -156,3 +156,14 @@ def test_a_folder_holds_one_study(tmp_path, capsys):
     (out / opt.STUDY_JSON).write_text(json.dumps({"scenario": "other"}))
     assert main(["optimize", SCRIPT, "--range", "pv_kw=0:40", "--out", str(out)]) == 2
     assert "holds a study with scenario='other'" in capsys.readouterr().err
+
+
+def test_a_size_that_is_none_by_default_takes_a_range():
+    # neighbourhood's pv_p_peak_mw is float | None (None: sized per household demand): a range
+    # gives it fixed values; a text field still refuses one
+    cls = load_scenario("neighbourhood").config_class
+    ranges = space.parse_ranges(cls, ["pv_p_peak_mw=0.004:0.012:0.002", "chp_count=0:2"])
+    assert (ranges["pv_p_peak_mw"].integer, ranges["chp_count"].integer) == (False, True)
+    assert ranges["pv_p_peak_mw"].snap(0.0061) == 0.006
+    with pytest.raises(ConfigError, match="--range grid: the field is <class 'str'>"):
+        space.parse_ranges(cls, ["grid=1:2"])

@@ -9,6 +9,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import get_args
 
 from cosim.analysis import economics
 from cosim.analysis.kpi_catalogue import CATALOGUE
@@ -57,7 +58,8 @@ def parse_ranges(cls: type, specs: Sequence[str]) -> dict[str, Range]:
             raise unknown("--range key", key, list(known))
         if key in out:
             raise ConfigError(f"--range {key} is given twice")
-        if known[key] not in (int, float):
+        kind = _number_type(known[key])
+        if kind is None:
             raise ConfigError(f"--range {key}: the field is {known[key]}, a range needs a number")
         try:
             low, high, *step = (float(p) for p in parts)
@@ -73,13 +75,22 @@ def parse_ranges(cls: type, specs: Sequence[str]) -> dict[str, Range]:
             raise ConfigError(f"--range {key}: STEP={step[0]:g} must be > 0")
         if step and abs((high - low) / step[0] - round((high - low) / step[0])) > 1e-9:
             raise ConfigError(f"--range {key}: HIGH - LOW = {high - low:g} is no multiple of STEP")
-        integer = known[key] is int
+        integer = kind is int
         if integer and (low != int(low) or high != int(high) or (step and step[0] != int(step[0]))):
             raise ConfigError(f"--range {key}: an integer field needs integer LOW, HIGH, STEP")
         out[key] = Range(key, low, high, step[0] if step else (1.0 if integer else None), integer)
     if not out:
         raise ConfigError("nothing to optimize: give --range KEY=LOW:HIGH[:STEP]")
     return out
+
+
+def _number_type(tp: object) -> type | None:
+    """``int`` or ``float`` for a numeric field, also ``float | None`` (e.g. a size that is
+    None by default: derived), else None."""
+    options = [a for a in get_args(tp) if a is not type(None)] if get_args(tp) else [tp]
+    if len(options) == 1 and options[0] in (int, float):
+        return int if options[0] is int else float
+    return None
 
 
 def check_objectives(names: Sequence[str]) -> tuple[str, ...]:
