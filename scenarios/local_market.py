@@ -46,8 +46,11 @@ class Config(RunConfig):
     pv_share_frac, battery_share_frac, ev_share_frac : float
         Share of households with PV, of PV households with a battery, of households with an
         EV [0..1], drawn as in ``neighbourhood``.
-    pv_p_peak_mw, battery_e_mwh, battery_p_mw, ev_p_charger_mw : float
-        Per unit: PV DC peak [MW], battery capacity [MWh] and power [MW], EV charger [MW].
+    pv_p_peak_mw, battery_e_mwh, battery_p_mw : float or None
+        Per unit: PV DC peak [MW], battery capacity [MWh] and power [MW]; None: sized from each
+        household's annual demand as in ``neighbourhood`` (``scenarios._households``).
+    ev_p_charger_mw : float
+        EV charger [MW].
     weather : str
         As ``neighbourhood``: "" (typical year), ``clear_sky`` or a weather file.
     mechanism : str
@@ -69,10 +72,10 @@ class Config(RunConfig):
     start: str = "2016-06-21 00:00:00"
     grid: str = "1-LV-semiurb4--0-sw"
     pv_share_frac: float = 0.5
-    pv_p_peak_mw: float = 0.008
+    pv_p_peak_mw: float | None = None
     battery_share_frac: float = 0.5
-    battery_e_mwh: float = 0.010
-    battery_p_mw: float = 0.005
+    battery_e_mwh: float | None = None
+    battery_p_mw: float | None = None
     ev_share_frac: float = 0.0
     ev_p_charger_mw: float = 0.011
     weather: str = ""
@@ -118,7 +121,7 @@ def build(b: Builder, cfg: Config) -> None:
     loads = sorted(
         (e for e in b.entities("Grid-0") if e.type == "Load"), key=lambda e: e.extra_info["index"]
     )
-    types = neighbourhood.load_profiles(cfg.grid)
+    types, _ = neighbourhood.load_profiles(cfg.grid)
     where = neighbourhood.layout([types[h.extra_info["index"]] for h in loads], ncfg)
     consumers: list[list[str]] = [[h.full_id] for h in loads]
     producers: list[list[str]] = [[] for _ in loads]
