@@ -27,7 +27,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from controllers import clearing
-from controllers.market import MARKET_REPORTS, PARTICIPANT_ATTRS, participant_attr
+from controllers.market import MARKET_REPORTS, PARTICIPANT_ATTRS, LocalMarket, participant_attr
 from cosim.core.errors import ConfigError
 from cosim.run.config import RunConfig
 from cosim.run.scenario import Builder
@@ -79,14 +79,14 @@ class Config(RunConfig):
     ev_share_frac: float = 0.0
     ev_p_charger_mw: float = 0.011
     weather: str = ""
-    mechanism: str = "uniform"
-    k: float = 0.5
-    strategy: str = "truthful"
-    markup_frac: float = 0.1
-    retail_eur_per_mwh: float = 300.0
-    feed_in_eur_per_mwh: float = 80.0
-    v_max_pu: float = 1.1
-    loading_max_percent: float = 100.0
+    mechanism: str = LocalMarket.mechanism  # the controller's defaults: one owner
+    k: float = LocalMarket.k
+    strategy: str = LocalMarket.strategy
+    markup_frac: float = LocalMarket.markup_frac
+    retail_eur_per_mwh: float = LocalMarket.retail_eur_per_mwh
+    feed_in_eur_per_mwh: float = LocalMarket.feed_in_eur_per_mwh
+    v_max_pu: float = LocalMarket.v_max_pu
+    loading_max_percent: float = LocalMarket.loading_max_percent
 
     def __post_init__(self) -> None:
         super().__post_init__()
