@@ -36,7 +36,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from cosim.core.errors import SimulationError
+import numpy as np
+
+from cosim.core.errors import ConfigError, SimulationError
 
 Point = tuple[str, str]
 """(entity full id, attribute)."""
@@ -67,6 +69,18 @@ class Measurements(Mapping[str, Mapping[str, Any]]):
 
     def __len__(self) -> int:
         return len(self._observed)
+
+
+def columns(seen: Measurements, entities: list[str], *attrs: str) -> list[np.ndarray]:
+    """Each of ``attrs`` over ``entities`` as floats; a missing value (first step) is 0."""
+    rows = [seen[e] for e in entities]
+    return [np.array([r[a] or 0.0 for r in rows], dtype=np.float64) for a in attrs]
+
+
+def check_ids(name: str, value: Any) -> None:
+    """An option that must be a list of entity full ids: a ConfigError naming it otherwise."""
+    if not (isinstance(value, list) and all(isinstance(v, str) and v for v in value)):
+        raise ConfigError(f"{name}={value!r} must be a list of entity full ids")
 
 
 class _Attrs(Mapping[str, Any]):

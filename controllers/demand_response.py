@@ -47,7 +47,7 @@ from typing import Any
 
 import numpy as np
 
-from controllers.base import Controller, Measurements, Point, SetPoints
+from controllers.base import Controller, Measurements, Point, SetPoints, check_ids, columns
 from controllers.dispatch import (
     FLEX_MODES,
     Flexibility,
@@ -60,17 +60,6 @@ from controllers.dispatch import (
 from cosim.core.errors import ConfigError, SimulationError
 from cosim.core.simapi import DEFAULT_STEP_S
 from cosim.core.units import SECONDS_PER_HOUR
-
-
-def _columns(seen: Measurements, entities: list[str], *attrs: str) -> list[np.ndarray]:
-    """Each of ``attrs`` over ``entities`` as floats; a missing value (first step) is 0."""
-    rows = [seen[e] for e in entities]
-    return [np.array([r[a] or 0.0 for r in rows], dtype=np.float64) for a in attrs]
-
-
-def _check_ids(name: str, value: Any) -> None:
-    if not (isinstance(value, list) and all(isinstance(v, str) and v for v in value)):
-        raise ConfigError(f"{name}={value!r} must be a list of entity full ids")
 
 
 @dataclass
@@ -93,7 +82,7 @@ class PeakShaving(Controller):
     reports = ("import_limit_mw", "p_battery_set_mw")
 
     def __post_init__(self) -> None:
-        _check_ids("batteries", self.batteries)
+        check_ids("batteries", self.batteries)
         limit = self.import_limit_mw
         if not (isinstance(limit, int | float) and 0 < limit < math.inf):
             raise ConfigError(f"import_limit_mw={limit!r} must be > 0 [MW]")
@@ -107,7 +96,7 @@ class PeakShaving(Controller):
         return {(b, "p_set_mw"): None for b in self.batteries}
 
     def decide(self, t_s: int, seen: Measurements) -> SetPoints:
-        p_battery, charge, discharge = _columns(
+        p_battery, charge, discharge = columns(
             seen, self.batteries, "p_mw", "p_available_charge_mw", "p_available_discharge_mw"
         )
         p_import = seen[self.feeder]["p_mw"] or 0.0
@@ -203,7 +192,7 @@ class DemandResponse(Controller):
 
     def __post_init__(self) -> None:
         for name in ("demand", "generation", "batteries", "evs", "flexloads", "flex_demand"):
-            _check_ids(name, getattr(self, name))
+            check_ids(name, getattr(self, name))
         if len(self.flex_demand) != len(self.flexloads):
             raise ConfigError(
                 f"flex_demand has {len(self.flex_demand)} entities, flexloads "
@@ -311,14 +300,14 @@ class DemandResponse(Controller):
 
     def _flexibility(self, t_s: int, seen: Measurements, dt_h: float) -> Flexibility:
         """This step's Flexibility from the measurements, with the loss estimate."""
-        (demand,) = _columns(seen, self.demand, "p_mw")
-        (generation,) = _columns(seen, self.generation, "p_mw")
-        (base,) = _columns(seen, self.flex_demand, "p_mw")
-        flex_p, backlog = _columns(seen, self.flexloads, "p_mw", "e_backlog_mwh")
-        ev_p, p_min, p_max, connected, departure = _columns(
+        (demand,) = columns(seen, self.demand, "p_mw")
+        (generation,) = columns(seen, self.generation, "p_mw")
+        (base,) = columns(seen, self.flex_demand, "p_mw")
+        flex_p, backlog = columns(seen, self.flexloads, "p_mw", "e_backlog_mwh")
+        ev_p, p_min, p_max, connected, departure = columns(
             seen, self.evs, "p_mw", "p_min_mw", "p_max_mw", "connected", "t_departure_s"
         )
-        bat_p, charge, discharge = _columns(
+        bat_p, charge, discharge = columns(
             seen, self.batteries, "p_mw", "p_available_charge_mw", "p_available_discharge_mw"
         )
         exogenous = float(demand.sum() - generation.sum())

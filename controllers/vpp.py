@@ -41,8 +41,7 @@ import numpy as np
 import pandas as pd
 
 from controllers import flexibility as fx
-from controllers.base import Controller, Measurements, Point, SetPoints
-from controllers.demand_response import _check_ids, _columns
+from controllers.base import Controller, Measurements, Point, SetPoints, check_ids, columns
 from cosim.core.errors import ConfigError
 from cosim.core.simapi import DEFAULT_STEP_S
 
@@ -133,7 +132,7 @@ class Vpp(Controller):
 
     def __post_init__(self) -> None:
         for name in ("batteries", "evs", "pv", "chp", "flexloads", "buses", "branches"):
-            _check_ids(name, getattr(self, name))
+            check_ids(name, getattr(self, name))
         if self.target not in TARGETS:
             raise ConfigError(f"target={self.target!r} must be one of {TARGETS}")
         if self.target == "pcc" and not self.pcc:
@@ -192,15 +191,15 @@ class Vpp(Controller):
 
     def _ranges(self, t_s: int, seen: Measurements) -> tuple[fx.Ranges, np.ndarray]:
         """The units' ranges for the next step and their injection measured now [MW]."""
-        bat_p, charge, discharge = _columns(
+        bat_p, charge, discharge = columns(
             seen, self.batteries, "p_mw", "p_available_charge_mw", "p_available_discharge_mw"
         )
-        ev_p, p_min, p_max, connected, departure = _columns(
+        ev_p, p_min, p_max, connected, departure = columns(
             seen, self.evs, "p_mw", "p_min_mw", "p_max_mw", "connected", "t_departure_s"
         )
-        pv_p, pv_avail = _columns(seen, self.pv, "p_mw", "p_available_mw")
-        chp_p, chp_avail, chp_min = _columns(seen, self.chp, "p_mw", "p_available_mw", "p_min_mw")
-        flex_avail, reduced, recovered = _columns(
+        pv_p, pv_avail = columns(seen, self.pv, "p_mw", "p_available_mw")
+        chp_p, chp_avail, chp_min = columns(seen, self.chp, "p_mw", "p_available_mw", "p_min_mw")
+        flex_avail, reduced, recovered = columns(
             seen, self.flexloads, "p_flex_available_mw", "p_reduced_mw", "p_recovered_mw"
         )
         plugged = (connected > 0) & (departure > t_s + self.step_s)  # all of the next step
@@ -234,8 +233,8 @@ class Vpp(Controller):
         p = fx.allocate(held, r)
         limited = 0.0
         if self.grid_aware:
-            vm = _columns(seen, self.buses, "vm_pu")[0]
-            loading = _columns(seen, self.branches, "loading_percent")[0]
+            vm = columns(seen, self.buses, "vm_pu")[0]
+            loading = columns(seen, self.branches, "loading_percent")[0]
             band = (float(self.v_band_pu[0]), float(self.v_band_pu[1]))
             live = vm > 0  # a de-energised bus (0) or one not yet measured holds no limit
             p, _ = fx.grid_limit(
