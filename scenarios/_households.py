@@ -9,14 +9,11 @@ PV and battery from that demand (:func:`household_sizes`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
 from cosim.core.errors import ConfigError
-
-if TYPE_CHECKING:
-    from scenarios.neighbourhood import Config, Layout
 
 HOURS_PER_YEAR = 8760.0
 C_RATE_PER_H = 0.5
@@ -42,6 +39,35 @@ def load_profiles(grid: str) -> tuple[list[str], np.ndarray]:
     return types, demand_mwh
 
 
+class Where(Protocol):
+    """Which loads get PV and batteries (the neighbourhood's ``Layout``)."""
+
+    @property
+    def pv(self) -> np.ndarray: ...
+
+    @property
+    def battery(self) -> np.ndarray: ...
+
+
+class SizeFields(Protocol):
+    """The size fields of a scenario Config (``neighbourhood.Config``); None: per demand."""
+
+    @property
+    def pv_p_peak_mw(self) -> float | None: ...
+
+    @property
+    def pv_kwp_per_mwh(self) -> float: ...
+
+    @property
+    def battery_e_mwh(self) -> float | None: ...
+
+    @property
+    def battery_kwh_per_mwh(self) -> float: ...
+
+    @property
+    def battery_p_mw(self) -> float | None: ...
+
+
 @dataclass(frozen=True)
 class Sizes:
     """Size of each household unit, in the order of its Layout array."""
@@ -64,7 +90,7 @@ class Sizes:
         )
 
 
-def household_sizes(demand_mwh: np.ndarray, where: Layout, cfg: Config) -> Sizes:
+def household_sizes(demand_mwh: np.ndarray, where: Where, cfg: SizeFields) -> Sizes:
     """PV and home battery of each household: the fixed sizes where given, else sized from the
     household's annual demand ``demand_mwh`` (of every load) by the installers' rule of thumb.
 
