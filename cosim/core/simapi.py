@@ -91,7 +91,11 @@ def unit_of(name: str, type_text: str, documented: str) -> str:
     for a ratio ``..._per_...``), else the documented one."""
     if not any(t in type_text for t in ("float", "int")):
         return "-"
-    if "_" not in name or "_per_" in name:
+    if "_per_" in name:  # a ratio: both sides named by a unit (eur_per_mwh: EUR/MWh)
+        top, bottom = name.rsplit("_per_", 1)
+        units = UNIT_SUFFIXES.get(top.rsplit("_", 1)[-1]), UNIT_SUFFIXES.get(bottom)
+        return f"{units[0]}/{units[1]}" if None not in units and "-" not in units else documented
+    if "_" not in name:
         return documented
     return UNIT_SUFFIXES.get(name.rsplit("_", 1)[-1], documented)
 
