@@ -9,10 +9,10 @@ mode (batteries self-consumption, EVs charge on arrival). The CHP units of the n
 are heat-led and not part of the plant (the controller dispatches power-led CHP units).
 
 Built-in schedule (``scenarios/data/vpp_schedule.csv``, times from ``start``, sized for the
-default grid's 19 PV systems with batteries and 13 EVs): a firm 0.12 MW from 10:00 to 14:00
-(the PV's noon output held flat: curtailed or stored above it, topped up from the batteries
-below it), 0.06 MW from 17:00 to 21:00 (a sustained day-ahead request) with a fast activation
-to 0.12 MW from 18:00 to 18:15 (a balancing call). ``schedule_scale`` multiplies every
+default grid's 19 PV systems (sized from demand) with batteries and 13 EVs): a firm 0.036 MW
+from 10:00 to 14:00 (the PV's noon output held flat: curtailed or stored above it, topped up
+from the batteries below it), 0.018 MW from 17:00 to 21:00 (a sustained day-ahead request)
+with a fast activation to 0.036 MW from 18:00 to 18:15 (a balancing call). ``schedule_scale`` multiplies every
 request (for sweeps of request size).
 
 Grid-aware mode: the scenario computes once, from the net, each watched bus's voltage change
