@@ -102,8 +102,9 @@ def household_sizes(demand_mwh: np.ndarray, where: Where, cfg: SizeFields) -> Si
     which is what a grid study needs. The same 1 kWh per 1000 kWh is the storage rule of
     installers' guides (e.g. corrently.energy, "Speichergröße": 4-6 kWh for 4500 kWh), and 1
     kWh of storage per kWp of PV is what Bavaria's "10.000-Häuser-Programm" subsidised at most.
-    No minimum size is applied: SimBench's households use 1.5-3.1 MWh a year, so their
-    batteries (1.5-3.1 kWh) are smaller than most home storage products.
+    No minimum size is applied: SimBench's households use 1.5-3.1 MWh a year on the default
+    grid (1.5-7.3 MWh on 1-LV-semiurb4--0-sw), so the smallest batteries (1.5 kWh) are smaller
+    than most home storage products.
     The battery's power is :data:`C_RATE_PER_H` of its capacity per hour unless
     ``battery_p_mw`` is given.
     """

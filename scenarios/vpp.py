@@ -12,8 +12,8 @@ Built-in schedule (``scenarios/data/vpp_schedule.csv``, times from ``start``, si
 default grid's 19 PV systems (sized from demand) with batteries and 13 EVs): a firm 0.036 MW
 from 10:00 to 14:00 (the PV's noon output held flat: curtailed or stored above it, topped up
 from the batteries below it), 0.018 MW from 17:00 to 21:00 (a sustained day-ahead request)
-with a fast activation to 0.036 MW from 18:00 to 18:15 (a balancing call). ``schedule_scale`` multiplies every
-request (for sweeps of request size).
+with a fast activation to 0.036 MW from 18:00 to 18:15 (a balancing call). ``schedule_scale``
+multiplies every request (for sweeps of request size).
 
 Grid-aware mode: the scenario computes once, from the net, each watched bus's voltage change
 and each line's and trafo's loading change per MW injected at each unit's bus (finite
