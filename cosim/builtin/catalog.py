@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import Iterable
 from typing import Any
 
 from cosim.run import registry
@@ -99,12 +100,13 @@ def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
     ]
 
 
-def markdown() -> str:
-    """The generated reference part of ``docs/simulators.md``: every known simulator, built-in
-    or installed (entry point ``cosim.simulators``)."""
-    lines = [DOCS_BEGIN, "", "## Reference of the built-in simulators", ""]
+def markdown(names: Iterable[str] | None = None) -> str:
+    """The generated reference part of ``docs/simulators.md``: the built-in simulators, or
+    ``names`` (any known ones, e.g. an installed package's, for its own docs)."""
+    which = "the built-in simulators" if names is None else ", ".join(names := list(names))
+    lines = [DOCS_BEGIN, "", f"## Reference of {which}", ""]
     lines.append("Printed by `cosim sims NAME` as well; a test keeps this part in step.")
-    for name in registry.simulators():
+    for name in registry.SIMULATORS if names is None else names:
         rows = _rows(meta_of(name).get("models", {}))
         if not rows:
             continue

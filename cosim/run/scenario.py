@@ -194,8 +194,9 @@ class Builder:
         return CheckedSim(self.world.start(sim_name, **params))
 
     def connect(self, src: Any, dest: Any, *attrs: str | tuple[str, str], **options: Any) -> None:
-        """``world.connect`` for one pair of entities."""
-        self.world.connect(src, dest, *attrs, **options)
+        """``world.connect`` for one pair of entities; attributes of different declared units
+        are a ConfigError naming both (:func:`cosim.run.coupling.connect`)."""
+        coupling.connect(self.world, src, dest, *attrs, **options)
 
     def attach(
         self,
@@ -228,11 +229,11 @@ class Builder:
             target = getattr(grid_sim, models[element])(
                 bus=int(bus), name=unit.full_id, grid_forming=grid_forming, sn_mva=sn_mva
             )
-            self.world.connect(unit, target, *attrs)
+            coupling.connect(self.world, unit, target, *attrs)
             if grid_forming:
                 outputs = unit.model_mock.output_attrs
                 if given := [a for a in _FORMING_LIMITS.get(element, ()) if a in outputs]:
-                    self.world.connect(unit, target, *given)
+                    coupling.connect(self.world, unit, target, *given)
                 self.check_attrs(unit, ["p_slack_mw"], "input")
                 self.feed_back(target, unit, "p_slack_mw", initial={"p_slack_mw": float("nan")})
             created.append(target)
@@ -244,7 +245,7 @@ class Builder:
         For values that flow against the data flow of a step, such as a bus voltage going back
         to the unit that feeds the bus. ``initial`` holds each attr's value for the first step.
         """
-        self.world.connect(src, dest, *attrs, time_shifted=True, initial_data=initial)
+        coupling.connect(self.world, src, dest, *attrs, time_shifted=True, initial_data=initial)
 
     def entity(self, full_id: str) -> Any:
         """The entity with mosaik full id ``full_id`` (``"Grid-0.bus_3"``) of a started sim;

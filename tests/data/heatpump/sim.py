@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import mosaik_api_v3
-from heatpump.model import p_el_kw
 
 from cosim.core.errors import ConfigError
 from cosim.core.simapi import (
@@ -19,6 +18,7 @@ from cosim.core.simapi import (
     sim_meta,
 )
 from cosim.core.units import KW_PER_MW
+from heatpump.model import p_el_kw
 
 MODEL = "HeatPump"
 ATTRS = (
