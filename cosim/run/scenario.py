@@ -29,9 +29,8 @@ import mosaik
 from cosim.analysis.economics import CAPACITY_KEYS
 from cosim.core.errors import ConfigError, unknown
 from cosim.core.imports import FILE_MODULE_PREFIX, load_file
-from cosim.run import coupling, manifest
+from cosim.run import coupling, manifest, registry
 from cosim.run.config import RunConfig
-from cosim.run.registry import SIMULATORS
 
 BUILTIN_PACKAGE = "scenarios"
 
@@ -119,12 +118,19 @@ def _importable_beside(path: Path) -> None:
 
 
 def sim_config(processes: bool, extra: dict[str, str] | None = None) -> dict[str, dict[str, str]]:
-    """mosaik's sim_config: cosim's simulators in-process, or each as its own OS process."""
+    """mosaik's sim_config: cosim's simulators in-process, or each as its own OS process.
+
+    As processes, a built-in runs as ``python -m <its package>``; an installed one (entry point
+    ``cosim.simulators``) through the generic host ``python -m cosim.run.coupling run NAME``.
+    """
     config: dict[str, dict[str, str]] = {}
-    for name, target in {**SIMULATORS, **(extra or {})}.items():
-        if processes:
+    builtin = {**registry.SIMULATORS, **(extra or {})}
+    for name, target in {**registry.simulators(), **(extra or {})}.items():
+        if processes and name in builtin:
             package = target.split(":")[0].rsplit(".", 1)[0]
             config[name] = {"cmd": f"%(python)s -m {package} --log-level warning %(addr)s"}
+        elif processes:
+            config[name] = {"cmd": f"%(python)s -m cosim.run.coupling run {name} %(addr)s"}
         else:
             config[name] = {"python": target}
     config["Recorder"] = {"python": RECORDER}  # the sink stays in-process: it owns the folder
@@ -177,19 +183,20 @@ class Builder:
             self.installed[key] = self.installed.get(key, 0.0) + float(value)
 
     def start(self, sim_name: str, **params: Any) -> Any:
-        """Start one of cosim's simulators by its mosaik name (``Grid``, ``Profiles``...).
+        """Start one of cosim's simulators by its mosaik name (``Grid``, ``Profiles``..., or
+        one an installed package registers under entry point ``cosim.simulators``).
 
         ``step_s`` and ``start`` default to the Config's step size and start.
         """
-        if sim_name not in SIMULATORS:
-            raise unknown("simulator", sim_name, list(SIMULATORS))
+        registry.target(sim_name)  # an unknown name lists the known ones
         params.setdefault("step_s", self.cfg.step_s)
         params.setdefault("start", self.cfg.start)
         return CheckedSim(self.world.start(sim_name, **params))
 
     def connect(self, src: Any, dest: Any, *attrs: str | tuple[str, str], **options: Any) -> None:
-        """``world.connect`` for one pair of entities."""
-        self.world.connect(src, dest, *attrs, **options)
+        """``world.connect`` for one pair of entities; attributes of different declared units
+        are a ConfigError naming both (:func:`cosim.run.coupling.connect`)."""
+        coupling.connect(self.world, src, dest, *attrs, **options)
 
     def attach(
         self,
@@ -222,11 +229,11 @@ class Builder:
             target = getattr(grid_sim, models[element])(
                 bus=int(bus), name=unit.full_id, grid_forming=grid_forming, sn_mva=sn_mva
             )
-            self.world.connect(unit, target, *attrs)
+            coupling.connect(self.world, unit, target, *attrs)
             if grid_forming:
                 outputs = unit.model_mock.output_attrs
                 if given := [a for a in _FORMING_LIMITS.get(element, ()) if a in outputs]:
-                    self.world.connect(unit, target, *given)
+                    coupling.connect(self.world, unit, target, *given)
                 self.check_attrs(unit, ["p_slack_mw"], "input")
                 self.feed_back(target, unit, "p_slack_mw", initial={"p_slack_mw": float("nan")})
             created.append(target)
@@ -238,7 +245,7 @@ class Builder:
         For values that flow against the data flow of a step, such as a bus voltage going back
         to the unit that feeds the bus. ``initial`` holds each attr's value for the first step.
         """
-        self.world.connect(src, dest, *attrs, time_shifted=True, initial_data=initial)
+        coupling.connect(self.world, src, dest, *attrs, time_shifted=True, initial_data=initial)
 
     def entity(self, full_id: str) -> Any:
         """The entity with mosaik full id ``full_id`` (``"Grid-0.bus_3"``) of a started sim;

@@ -36,7 +36,7 @@ from simulators.grid import forming, model, nets
 
 P_MW = Attr("p_mw", "MW", "active power; sign of the pandapower element type")
 Q_MVAR = Attr("q_mvar", "Mvar", "reactive power; sign follows p_mw of the same element")
-VM_PU = Attr("vm_pu", "p.u.", "voltage magnitude; 0 when de-energised")
+VM_PU = Attr("vm_pu", "pu", "voltage magnitude; 0 when de-energised")
 VA_DEGREE = Attr("va_degree", "deg", "voltage angle; 0 when de-energised")
 LOADING_PERCENT = Attr("loading_percent", "%", "branch loading against its thermal limit")
 PL_MW = Attr("pl_mw", "MW", "branch active power losses")
@@ -52,7 +52,7 @@ P_SLACK_MW = Attr(
     "power a grid-forming unit gives as its island's slack beyond its own, element's sign; "
     "NaN when it holds no island. Feed it back one step late: the unit books it then",
 )
-VM_SOURCE_PU = Attr("vm_pu", "p.u.", "voltage of the upstream source; 0 when out of service")
+VM_SOURCE_PU = Attr("vm_pu", "pu", "voltage of the upstream source; 0 when out of service")
 F_HZ_BUS = Attr("f_hz", "Hz", "frequency of the bus's island (droop); 0 when de-energised")
 F_HZ_GRID = Attr("f_hz", "Hz", "frequency of the energised island farthest from nominal")
 TRIPPED = Attr("tripped", "-", "the grid-forming unit tripped this step: its island needed more")

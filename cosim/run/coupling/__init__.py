@@ -7,6 +7,8 @@
   host that hangs is stopped after a timeout.
 - :func:`wire` connects entities, given as objects or by full id (``"Grid-0.load_3"``), with
   attribute renaming and a :class:`Transform` per attribute (kW -> MW, load sign -> sgen sign).
+  Attributes whose simulators declare different units (``p_mw`` [MW] into one in kW) are
+  refused at build unless a transform converts them; undeclared units pass.
   mosaik applies the transform to the connection's values in the scenario's own process, so
   in-process and ``--processes`` runs give the same values in the same step. A name that does
   not exist is a ConfigError at build time that lists the names that do.
@@ -55,6 +57,8 @@ __all__ = [
     "SimulatorFailure",
     "Timeouts",
     "Transform",
+    "check_units",
+    "connect",
     "couple",
     "entity",
     "guard",
@@ -198,6 +202,43 @@ def check_attr(world: mosaik.World, ent: Any, attr: str, side: str) -> None:
         )
 
 
+# --- units ---------------------------------------------------------------------------------
+
+
+def declared_unit(world: mosaik.World, ent: Any, attr: str) -> str | None:
+    """The unit ``ent``'s meta declares for ``attr`` (its ``schema``, see
+    :func:`cosim.core.simapi.model_meta`); None if it declares none (``-`` or no schema, as
+    third-party simulators)."""
+    schema = _model(world, ent).get("schema") or {}
+    for declared in schema.get("attrs", ()):
+        if declared.get("name") == attr:
+            unit = declared.get("unit")
+            return unit if isinstance(unit, str) and unit not in ("", "-") else None
+    return None
+
+
+def check_units(world: mosaik.World, src: Any, src_attr: str, dest: Any, dest_attr: str) -> None:
+    """A ConfigError if both ends declare a unit and the units differ, naming both."""
+    src_unit = declared_unit(world, src, src_attr)
+    dest_unit = declared_unit(world, dest, dest_attr)
+    if src_unit is not None and dest_unit is not None and src_unit != dest_unit:
+        raise ConfigError(
+            f"{src.full_id}.{src_attr} [{src_unit}] -> {dest.full_id}.{dest_attr} [{dest_unit}]: "
+            "the units differ; connect attributes of one unit, or convert with a transform "
+            "(cosim.run.coupling.Transform, e.g. KW_TO_MW)"
+        )
+
+
+def connect(world: mosaik.World, src: Any, dest: Any, *attrs: Any, **options: Any) -> None:
+    """``world.connect`` for one pair of entities, refusing attributes of different declared
+    units (:func:`check_units`) unless a ``transform`` option converts them."""
+    if options.get("transform") is None:
+        for pair in attrs:
+            src_attr, dest_attr = (pair, pair) if isinstance(pair, str) else pair
+            check_units(world, src, src_attr, dest, dest_attr)
+    world.connect(src, dest, *attrs, **options)
+
+
 # --- wiring --------------------------------------------------------------------------------
 
 AttrMap = Mapping[str, str | tuple[str, Callable[[Any], Any]]]
@@ -266,9 +307,11 @@ def wire(
     if extra:
         raise ConfigError(f"initial has {extra}, not wired here; wired: {[a for a, _, _ in pairs]}")
     for s, d in zip(srcs, dests, strict=True):  # every name first: no half-wired world
-        for src_attr, dest_attr, _ in pairs:
+        for src_attr, dest_attr, fn in pairs:
             check_attr(world, s, src_attr, "output")
             check_attr(world, d, dest_attr, "input")
+            if fn is None:  # a transform converts: the units may differ
+                check_units(world, s, src_attr, d, dest_attr)
             if time_shifted and src_attr not in initial:
                 raise ConfigError(
                     f"initial[{src_attr!r}] is missing: a time-shifted connection needs the "
