@@ -32,12 +32,6 @@ SCENARIO = DATA / "ctrl_scenario.py"
 FEEDER, LOAD = "Grid-0.ext_grid_0", "Grid-0.load_0"
 
 
-@pytest.fixture
-def ctrlpkg(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.syspath_prepend(str(DATA))
-    monkeypatch.setenv("PYTHONPATH", f"{DATA}:{Path(__file__).parents[1]}")
-
-
 def _run(tmp_path: Path, name: str, processes: bool = False, **values: Any) -> Any:
     scenario = load_scenario(str(SCENARIO))
     cfg = make_config(scenario.config_class, steps=8, **values)
@@ -56,13 +50,13 @@ def test_builtin_and_unknown_names() -> None:
         registry.find("pathlib:Path")
 
 
-@pytest.mark.usefixtures("ctrlpkg")
+@pytest.mark.usefixtures("data_packages")
 def test_found_through_entry_point_and_class_path() -> None:
     assert "take_off" in registry.known_names()
     assert registry.find("take_off") is registry.find("ctrlpkg:TakeOff")
 
 
-@pytest.mark.usefixtures("ctrlpkg")
+@pytest.mark.usefixtures("data_packages")
 def test_options_are_checked_against_the_constructor() -> None:
     cls = registry.find("take_off")
     with pytest.raises(ConfigError, match=r"option=.limit_kw. is unknown; known: feeder, limit_mw"):
@@ -71,7 +65,7 @@ def test_options_are_checked_against_the_constructor() -> None:
         registry.instantiate(cls, {"feeder": "a", "load": "b"})
 
 
-@pytest.mark.usefixtures("ctrlpkg")
+@pytest.mark.usefixtures("data_packages")
 @pytest.mark.parametrize("name", ["take_off", "ctrlpkg:TakeOff"])
 def test_controller_acts_one_step_late_and_processes_agree(tmp_path: Path, name: str) -> None:
     # limit 0: the feeder imports at t = 0 (hand check below), so load_0 goes off from t = 900

@@ -27,12 +27,6 @@ SCENARIO = DATA / "heatpump_scenario.py"
 BUSES = (20, 24)  # the scenario's default buses of CIGRE LV
 
 
-@pytest.fixture
-def heatpump(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.syspath_prepend(str(DATA))
-    monkeypatch.setenv("PYTHONPATH", f"{DATA}:{Path(__file__).parents[1]}")
-
-
 def _run(tmp_path: Path, name: str, processes: bool = False, **values: Any) -> Any:
     scenario = load_scenario(str(SCENARIO))
     cfg = make_config(scenario.config_class, steps=3, **values)
@@ -41,7 +35,7 @@ def _run(tmp_path: Path, name: str, processes: bool = False, **values: Any) -> A
     return results.load(out.out_dir)
 
 
-@pytest.mark.usefixtures("heatpump")
+@pytest.mark.usefixtures("data_packages")
 def test_found_by_entry_point_and_listed(capsys: pytest.CaptureFixture[str]) -> None:
     assert "HeatPump" not in registry.SIMULATORS  # registered only through its entry point
     assert registry.target("HeatPump") == "heatpump.sim:HeatPumpSim"
@@ -61,7 +55,7 @@ def test_unknown_simulator_lists_the_known_ones() -> None:
     assert host_main(["run", "Nope", "127.0.0.1:1"]) == 2
 
 
-@pytest.mark.usefixtures("heatpump")
+@pytest.mark.usefixtures("data_packages")
 def test_scenario_with_it_in_process_and_as_processes(tmp_path: Path) -> None:
     inproc = _run(tmp_path, "a")
     procs = _run(tmp_path, "b", processes=True)
@@ -78,7 +72,7 @@ def test_scenario_with_it_in_process_and_as_processes(tmp_path: Path) -> None:
         assert inproc[column].tolist() == pytest.approx([p_mw] * 3)
 
 
-@pytest.mark.usefixtures("heatpump")
+@pytest.mark.usefixtures("data_packages")
 def test_connection_between_different_units_is_refused_with_both_named() -> None:
     world = mosaik.World(
         sim_config(False, extra={"Flaky": "pysim:FlakySim"}),
