@@ -195,7 +195,7 @@ def test_report_renders_in_chromium(runs, reports, tmp_path):
 def test_de_energised_bus_is_no_voltage_in_plots_and_kpis(runs):
     """A bus that reads vm_pu = 0 (de-energised, as the upstream bus of an islanded feeder) is
     left out of the envelope and the map, as the voltage KPIs leave it out."""
-    from cosim.analysis.kpis import energised
+    from cosim.analysis.results import energised
 
     data = results.load(runs["grid_profiles"]).copy()
     bus = "Grid-0.bus_0"

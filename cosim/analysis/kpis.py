@@ -17,11 +17,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cosim.analysis import economics, vpp_kpis
+from cosim.analysis import economics, resilience_kpis, vpp_kpis
 from cosim.analysis.balance import balance_of, grid_sum, unit_sum
 from cosim.analysis.kpi_catalogue import CATALOGUE
 from cosim.analysis.market_kpis import market_kpis
-from cosim.analysis.results import load, read_manifest, select
+from cosim.analysis.results import energised, load, read_manifest, select
 from cosim.core.errors import ConfigError
 from cosim.core.timeseries import SUFFIXES, T_COLUMN, numeric, read_frame, time_step
 from cosim.core.units import SECONDS_PER_HOUR
@@ -250,7 +250,7 @@ def _physical(run: _Run) -> list[Kpi]:
             _units,
             _control,
             vpp_kpis.kpis,
-            _resilience,
+            resilience_kpis.kpis,
             _money,
             market_kpis,
         )
@@ -311,13 +311,6 @@ def _energy(r: _Run) -> list[Kpi]:
         if demand.sum() > 0:
             k.append(r.kpi("self_sufficiency_percent", 100 * covered / demand.sum()))
     return k
-
-
-def energised(vm_pu: pd.DataFrame) -> pd.DataFrame:
-    """Bus voltages [pu] with NaN where a bus is de-energised: the grid reports ``vm_pu = 0``
-    there, which is no voltage (not a violation, not a limit). KPIs, plots and the summary use
-    this one rule."""
-    return vm_pu.where(vm_pu > 0)
 
 
 def _grid(r: _Run) -> list[Kpi]:
@@ -429,62 +422,6 @@ def _control(r: _Run) -> list[Kpi]:
         if not frame.empty:  # cumulative: the last value
             k.append(r.kpi(name, frame.ffill().iloc[-1].sum()))
     return k
-
-
-def _resilience(r: _Run) -> list[Kpi]:
-    k = []
-    unserved = r.data[[c for c in r.data.columns if c[1] == "p_unserved_mw"]]
-    if not unserved.empty:
-        k.append(r.kpi("energy_not_served_mwh", r.mwh(unserved)))
-        cut_h = (unserved.fillna(0.0) > 0).sum() * r.step_h
-        if (cut_h > 0).any():
-            k.append(r.kpi("outage_h_max", *_at_entity(cut_h, "max")))
-            k.append(r.kpi("outage_h_mean", float(cut_h[cut_h > 0].mean())))
-        k.append(r.kpi("loads_cut", float((cut_h > 0).sum())))
-    islanded = r.cols("Grid", "islanded")
-    if not islanded.empty:
-        steps = islanded.fillna(0).astype(bool).any(axis=1).to_numpy()
-        k.append(r.kpi("islanded_h", float(steps.sum() * r.step_h)))
-        vm = r.cols("Grid", "vm_pu", "bus_")
-        held = r.cols("Grid", "islanded", "bus_")  # buses in an island a unit holds
-        if held.shape == vm.shape:
-            vm = vm.where(held.fillna(0).astype(bool).to_numpy())
-        vm = energised(vm).where(np.broadcast_to(steps[:, None], vm.shape))
-        if vm.notna().any().any():
-            k.append(r.kpi("island_vm_min_pu", *r.extreme(vm, "min")))
-            k.append(r.kpi("island_vm_max_pu", *r.extreme(vm, "max")))
-        f_hz = r.cols("Grid", "f_hz", "bus_")
-        if held.shape == f_hz.shape and not f_hz.empty:
-            f_hz = f_hz.where(held.fillna(0).astype(bool).to_numpy() & (f_hz.to_numpy() > 0))
-            if f_hz.notna().any().any():
-                k.append(r.kpi("island_f_min_hz", *r.extreme(f_hz, "min")))
-                k.append(r.kpi("island_f_max_hz", *r.extreme(f_hz, "max")))
-    tripped = r.cols("Grid", "tripped")
-    if not tripped.empty:
-        dark = tripped.fillna(0).astype(bool).any(axis=1)
-        k.append(r.kpi("island_collapsed_h", float(dark.sum() * r.step_h)))
-    violated = r.data[[c for c in r.data.columns if c[1] == "limit_violated"]]
-    if not violated.empty:
-        steps_over = violated.fillna(0).astype(bool).any(axis=1)
-        k.append(r.kpi("limit_violated_steps", float(steps_over.sum())))
-    states = [r.data[[c for c in r.data.columns if c[1] == a]] for a in ("closed", "in_service")]
-    changes = sum(int((f.astype(float).diff().fillna(0) != 0).sum().sum()) for f in states)
-    if any(not f.empty for f in states):
-        k.append(r.kpi("switching_operations", float(changes)))
-    soc = r.cols("Battery", "soc_frac")
-    flagged = r.cols("Battery", "grid_forming").fillna(0).astype(bool).any()
-    forming = set(r.settings.grid_forming) | set(flagged[flagged].index)
-    soc = soc[[c for c in soc.columns if c in forming]]
-    if soc.notna().any().any():
-        k.append(r.kpi("grid_forming_soc_min_frac", *r.extreme(soc, "min")))
-    return k
-
-
-def _at_entity(per_entity: pd.Series, which: str) -> tuple[float, str]:
-    """Largest or smallest value of a per-entity series, and which entity."""
-    pos = int(np.argmax(per_entity.to_numpy()) if which == "max" else np.argmin(per_entity))
-    entity = per_entity.index[pos]
-    return float(per_entity.iloc[pos]), str(entity[0] if isinstance(entity, tuple) else entity)
 
 
 def _money(r: _Run) -> list[Kpi]:

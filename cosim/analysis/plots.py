@@ -26,8 +26,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from pandapower.auxiliary import pandapowerNet
 
-from cosim.analysis.kpis import energised
-from cosim.analysis.results import select
+from cosim.analysis.results import energised, select
 from cosim.core.text import count
 
 SLIDE_IN = (12.8, 7.2)  # 16:9 [inch]

@@ -296,3 +296,10 @@ def select(data: pd.DataFrame, attr: str, sim: str | None = None, prefix: str = 
     frame = data[keys]
     frame.columns = pd.Index([str(k[0]) for k in keys], name="entity")
     return frame
+
+
+def energised(vm_pu: pd.DataFrame) -> pd.DataFrame:
+    """Bus voltages [pu] with NaN where a bus is de-energised: the grid reports ``vm_pu = 0``
+    there, which is no voltage (not a violation, not a limit). KPIs, plots and the summary use
+    this one rule."""
+    return vm_pu.where(vm_pu > 0)

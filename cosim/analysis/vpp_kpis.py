@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cosim.analysis.results import select
+from cosim.analysis.results import energised, select
 
 TOLERANCE_FRAC = 0.05
 """A step tracks its request when within this share of the request's size [-]..."""
@@ -71,7 +71,7 @@ def _violations(r: Any) -> list[Any]:
     out = []
     vm = r.cols("Grid", "vm_pu", "bus_")
     if v_min is not None and v_max is not None and not vm.empty:
-        vm = vm.where(vm > 0)  # de-energised buses are no violation
+        vm = energised(vm)  # de-energised buses are no violation
         bad = ((vm < v_min) | (vm > v_max)).sum().sum()
         out.append(r.kpi("vpp_voltage_violation_bus_steps", bad, v_min=v_min, v_max=v_max))
     limit = config.get("loading_max_percent")

@@ -9,7 +9,7 @@ import pandas as pd
 
 from cosim.analysis import kpis
 from cosim.analysis.balance import BALANCE_ATTRS, balance_of
-from cosim.analysis.results import load, read_manifest, select, split_id
+from cosim.analysis.results import energised, load, read_manifest, select, split_id
 from cosim.core.text import number
 from cosim.core.units import SECONDS_PER_HOUR
 from cosim.run.runner import RunOutcome
@@ -43,13 +43,13 @@ def headline(folder: str | Path) -> list[tuple[str, str]]:
     elif not vm.empty and not (vm > 0).any().any():
         lines.append(("bus voltage min / max", "0 pu: every bus de-energised, no slack"))
     elif not vm.empty:
-        energised = vm.where(vm > 0)
-        low, high = _where(energised, "min"), _where(energised, "max")
+        live = energised(vm)
+        low, high = _where(live, "min"), _where(live, "max")
         lines.append(
             (
                 "bus voltage min / max",
-                f"{energised.min().min():.4f} pu ({low[1]}, {at(low[0])}) / "
-                f"{energised.max().max():.4f} pu ({high[1]}, {at(high[0])})",
+                f"{live.min().min():.4f} pu ({low[1]}, {at(low[0])}) / "
+                f"{live.max().max():.4f} pu ({high[1]}, {at(high[0])})",
             )
         )
     loading = _of(data, "loading_percent", "")
