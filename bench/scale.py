@@ -2,8 +2,8 @@
 
     python bench/scale.py [--grid CODE ...] [--steps 16]
 
-For each grid (default: the LV feeder ``1-LV-rural1--0-sw`` and the MV grid with all its LV
-grids ``1-MVLV-semiurb-all-0-sw``; ``--grid`` adds another, e.g. ``1-MVLV-rural-all-0-sw``),
+For each grid (default: the LV feeder ``1-LV-rural1--0-sw`` and two MV grids with all their
+LV grids, ``1-MVLV-semiurb-all-0-sw`` and ``1-MVLV-rural-all-0-sw``; ``--grid`` picks others),
 three cases each run in their own fresh Python process, so each peak resident memory is that
 process's own (``os.wait4``):
 
@@ -17,15 +17,28 @@ process's own (``os.wait4``):
   its steps include setting up one ConstControl per profile column on a copy of the net.
 
 Printed per grid and case: buses, units (neighbourhood: houses plus DER units; the others: the
-grid's loads and sgens driven by profiles), build time, ms per step (the steps alone), the ratio
+grid's loads and sgens), build time, ms per step (the steps alone), the ratio
 cosim / anchor (< 1: cosim is faster), wall time of the whole process and its peak memory; then
 how cost grows from the first grid to each other one. A year is ``--steps 35040`` (hours on
 an MV/LV grid: not the default).
 
-Measured here, one run (16 steps, warm SimBench cache, 2-core machine shared with nothing
-else; figures of one run, ratios are what to compare):
+Measured here, one run (default grids, 16 steps, warm SimBench cache, 2-core machine; figures
+of one run, ratios are what to compare; vs rts = ms/step over run_timeseries' on that grid)::
 
-    (table filled in below)
+    grid                     case            buses  units  build s  ms/step  vs rts  peak MiB
+    1-LV-rural1--0-sw        neighbourhood      15     18      2.1      7.3    0.80       427
+    1-LV-rural1--0-sw        grid_profiles      15     17      1.8      2.1    0.23       413
+    1-LV-rural1--0-sw        run_timeseries     15     17      3.0      9.2    1.00       413
+    1-MVLV-semiurb-all-0-sw  neighbourhood    9099  18944     69.7    476.4   12.16      1031
+    1-MVLV-semiurb-all-0-sw  grid_profiles    9099   9566      4.2    107.8    2.75       647
+    1-MVLV-semiurb-all-0-sw  run_timeseries   9099   9566      3.3     39.2    1.00       519
+    1-MVLV-rural-all-0-sw    neighbourhood    5479  11384     31.0    286.1   10.71       841
+    1-MVLV-rural-all-0-sw    grid_profiles    5479   5954      3.3     82.9    3.10       583
+    1-MVLV-rural-all-0-sw    run_timeseries   5479   5954      3.3     26.7    1.00       482
+
+From the LV feeder to 1-MVLV-semiurb-all-0-sw: buses x607, neighbourhood units x1052, ms/step
+neighbourhood x65, grid_profiles x52, run_timeseries x4; the neighbourhood's step costs 24.8 us
+more per added unit (24.5 us to 1-MVLV-rural-all-0-sw).
 """
 
 from __future__ import annotations
@@ -44,7 +57,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from _common import LOGGED, STEP_S, cosim_run
 
-GRIDS = ["1-LV-rural1--0-sw", "1-MVLV-semiurb-all-0-sw"]
+GRIDS = ["1-LV-rural1--0-sw", "1-MVLV-semiurb-all-0-sw", "1-MVLV-rural-all-0-sw"]
 RTS = "run_timeseries"
 CASES = ("neighbourhood", "grid_profiles", RTS)
 
@@ -155,9 +168,12 @@ def report(
         grows = ", ".join(
             f"{c} x{rows[c, grid]['run_s'] / rows[c, first]['run_s']:.0f}" for c in CASES
         )
+        added = size[grid][2] - size[first][2]
+        extra_s = rows["neighbourhood", grid]["run_s"] - rows["neighbourhood", first]["run_s"]
         print(
             f"{first} -> {grid}: buses x{size[grid][0] / size[first][0]:.0f}, "
-            f"neighbourhood units x{size[grid][2] / size[first][2]:.0f}; ms/step {grows}"
+            f"neighbourhood units x{size[grid][2] / size[first][2]:.0f}; ms/step {grows}; "
+            f"neighbourhood: {1e6 * extra_s / steps / added:.1f} us per added unit per step"
         )
 
 
