@@ -116,22 +116,12 @@ class Config(RunConfig):
 
 
 def build(b: Builder, cfg: Config) -> None:
-    ncfg = cfg.units()
-    neighbourhood.build(b, ncfg)
-    loads = sorted(
-        (e for e in b.entities("Grid-0") if e.type == "Load"), key=lambda e: e.extra_info["index"]
-    )
-    types, _ = neighbourhood.load_profiles(cfg.grid)
-    where = neighbourhood.layout([types[h.extra_info["index"]] for h in loads], ncfg)
+    built = neighbourhood.build(b, cfg.units())
+    loads, where = built["houses"], built["layout"]
     consumers: list[list[str]] = [[h.full_id] for h in loads]
     producers: list[list[str]] = [[] for _ in loads]
-    for sim, houses, side in (
-        ("PV-0", where.pv, producers),
-        ("Battery-0", where.battery, consumers),
-        ("EV-0", where.ev, consumers),
-    ):
-        units = b.entities(sim) if len(houses) else []
-        for unit, h in zip(units, houses.tolist(), strict=True):
+    for kind, side in (("pv", producers), ("battery", consumers), ("ev", consumers)):
+        for unit, h in zip(built[kind], getattr(where, kind).tolist(), strict=True):
             side[h].append(unit.full_id)
     grid_entities = b.entities("Grid-0")
     options: dict[str, Any] = {

@@ -227,8 +227,9 @@ def layout(profiles: list[str], cfg: Config) -> Layout:
 
 
 def build(b: Builder, cfg: Config) -> dict[str, Any]:
-    """Build the neighbourhood; returns its entities (``grid``, ``feeder``, unit lists by type)
-    and each unit type's bus indices (``bus_of``), for scenarios built on it."""
+    """Build the neighbourhood; returns its entities (``grid``, ``feeder``, ``houses``: the
+    loads in layout order, unit lists by type), the ``layout`` and each unit type's bus indices
+    (``bus_of``), for scenarios built on it."""
     grid_sim = b.start("Grid")
     grid = grid_sim.Grid(grid=cfg.grid)
     elements = {e.eid: e for e in grid.children}
@@ -314,7 +315,14 @@ def build(b: Builder, cfg: Config) -> dict[str, Any]:
     bus_of = {k: [buses[h] for h in v] for k, v in at.items()} | {"flex": buses}
     units = {"pv": pv, "battery": battery, "ev": ev, "chp": chp, "flex": flex}
     feeder = next(e for e in grid.children if e.type == "ExtGrid")
-    return {"grid": grid, "feeder": feeder, "bus_of": bus_of, **units}
+    return {
+        "grid": grid,
+        "feeder": feeder,
+        "houses": houses,
+        "layout": where,
+        "bus_of": bus_of,
+        **units,
+    }
 
 
 def options(cfg: Config) -> dict[str, Any]:
