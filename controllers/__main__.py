@@ -4,14 +4,12 @@
 sim params. With ``--remote`` it listens on HOST:PORT for a mosaik scenario to connect.
 """
 
-import mosaik_api_v3
-
 from controllers.adapter import ControllerSim
-from cosim.core import lifeline
+from cosim.core import fleet, lifeline
 
 if __name__ == "__main__":
     lifeline.bind()  # dies with the run that started it
-    mosaik_api_v3.start_simulation(
+    fleet.serve(
         ControllerSim(),
         "cosim controller host",
         extra_options=[

@@ -18,6 +18,7 @@ from mosaik_api_v3.types import CreateResult, InputData, Meta, OutputData, Outpu
 
 from controllers import registry
 from controllers.base import Controller, Measurements
+from controllers.fleets import Fleets, HeldSetPoints
 from cosim.core.errors import ConfigError, SimulationError
 from cosim.core.simapi import API_VERSION, check_init
 
@@ -67,7 +68,8 @@ class ControllerSim(mosaik_api_v3.Simulator):
         self._default: dict[str, Any] = {"controller": controller, "options": options}
         self.ctrl: Controller | None = None
         self.step_s = 0
-        self._held: dict[str, Any] = {}  # output attr -> value now
+        self._sets: HeldSetPoints | None = None  # output attr -> value now
+        self._fleets = Fleets()
         self._observed: dict[str, set[str]] = {}
         self._created = False
 
@@ -87,6 +89,7 @@ class ControllerSim(mosaik_api_v3.Simulator):
         own: dict[str, Any] = {
             k: sim_params.pop(k) for k in ("controller", "options") if k in sim_params
         }
+        self._fleets = Fleets(sim_params.pop("fleets", None))
         self.step_s, _ = check_init(time_resolution, sim_params)
         params: dict[str, Any] = {**self._default, **own}
         if params["controller"] is None:
@@ -94,17 +97,19 @@ class ControllerSim(mosaik_api_v3.Simulator):
         self.ctrl = build(params["controller"], params["options"], self.step_s)
         for entity, attr in [*self.ctrl.observes(), *self.ctrl.observes_previous()]:
             self._observed.setdefault(entity, set()).add(attr)
-        self._held = {set_point_attr(*p): v for p, v in self.ctrl.sets().items()}
-        attrs = [*self._held, *self.ctrl.reports]
+        self._sets = sets = HeldSetPoints(self._fleets, self.ctrl.sets(), set_point_attr)
+        attrs = [*sets.held, *self.ctrl.reports]
         self.meta["models"] = {
             MODEL: {"public": True, "params": [], "attrs": attrs, "any_inputs": True}
         }
         self.meta["cosim"] = {  # type: ignore[typeddict-unknown-key]  # what the scenario helper wires: measurements in, set points out
             "controller": type(self.ctrl).__name__,
-            "observes": [list(p) for p in self.ctrl.observes()],
-            "observes_previous": [list(p) for p in self.ctrl.observes_previous()],
+            "observes": [list(p) for p in self._fleets.observed(self.ctrl.observes())],
+            "observes_previous": [
+                list(p) for p in self._fleets.observed(self.ctrl.observes_previous())
+            ],
             "same_step": bool(self.ctrl.same_step),
-            "sets": [[*p, set_point_attr(*p), v] for p, v in self.ctrl.sets().items()],
+            "sets": [[e, a, k, _json(sets.held[k])] for e, a, k in sets.points],
             "reports": list(self.ctrl.reports),
         }
         return self.meta
@@ -123,27 +128,33 @@ class ControllerSim(mosaik_api_v3.Simulator):
         for attr, sources in inputs.get(EID, {}).items():
             for src, value in sources.items():
                 values[src][attr] = value
+        self._fleets.split(values)
         decided = self.ctrl.decide(time, Measurements(values, self._observed))
         if not isinstance(decided, dict):
             raise SimulationError(
                 f"{type(self.ctrl).__name__}.decide returned {type(decided).__name__} at "
                 f"t_s={time}; it must return {{entity: {{attr: value}}}}"
             )
+        assert self._sets is not None
         for entity, attrs in decided.items():
             for attr, value in attrs.items():
-                key = set_point_attr(entity, attr)
-                if key not in self._held:
+                if not self._sets.set(entity, attr, value):
                     raise SimulationError(
                         f"{type(self.ctrl).__name__} set {attr!r} of {entity!r} at t_s={time}, "
-                        f"which it does not declare in sets(): {sorted(self._held)}"
+                        f"which it does not declare in sets(): {sorted(self.ctrl.sets())}"
                     )
-                self._held[key] = value
         return time + self.step_s
 
     def get_data(self, outputs: OutputRequest) -> OutputData:
         assert self.ctrl is not None
         report = self.ctrl.report() if self.ctrl.reports else {}
         data: dict[str, Any] = {}
+        held = self._sets.held if self._sets is not None else {}
         for attr in outputs.get(EID, ()):
-            data[attr] = self._held[attr] if attr in self._held else report.get(attr)
+            data[attr] = self._sets.value(attr) if attr in held else report.get(attr)  # type: ignore[union-attr]
         return {EID: data}
+
+
+def _json(value: Any) -> Any:
+    """A declared initial set point as the meta carries it (arrays as lists)."""
+    return value.tolist() if hasattr(value, "tolist") else value

@@ -36,13 +36,19 @@ FLEET = "Fleet"
 _remote = False
 
 
-def serve(sim: Any, description: str) -> None:
-    """Run ``sim`` as its own process (mosaik-api-v3): fleet values then travel as lists."""
+def serve(sim: Any, description: str, **options: Any) -> None:
+    """Run ``sim`` as its own process (``mosaik_api_v3.start_simulation`` with ``options``):
+    fleet values then travel as lists."""
     import mosaik_api_v3
 
+    crossing()
+    mosaik_api_v3.start_simulation(sim, description, **options)
+
+
+def crossing() -> None:
+    """This process's simulator talks to mosaik over a socket: fleet values go as lists."""
     global _remote
     _remote = True
-    mosaik_api_v3.start_simulation(sim, description)
 
 
 def on_wire(values: np.ndarray) -> Any:

@@ -32,6 +32,7 @@ RECORDER_PARAMS: dict[str, Any] = {
     "progress_start": "",
 }
 META: Meta = sim_meta({"Recorder": model_meta([], any_inputs=True)})  # type: ignore[assignment]
+META["extra_methods"] = ["expand"]
 
 
 class RecorderSim(mosaik_api_v3.Simulator):
@@ -46,6 +47,8 @@ class RecorderSim(mosaik_api_v3.Simulator):
         self.step_s = 0
         self._keys: list[tuple[str, str]] = []
         self._index: dict[tuple[str, str], int] = {}
+        self._units: dict[str, list[str]] = {}  # fleet full id -> its units' full ids
+        self._spread: dict[tuple[str, str], np.ndarray] = {}  # (fleet, attr) -> key positions
 
     def init(self, sid: str, time_resolution: float = 1.0, **sim_params: Any) -> Meta:
         """Sim params: ``out_dir`` (the run's folder), ``step_s`` [s], ``chunk_values`` (values
@@ -69,6 +72,11 @@ class RecorderSim(mosaik_api_v3.Simulator):
         if steps > 0:  # the bar starts with the run, not with the build
             self.bar = tqdm(total=steps, desc=desc or None, unit="step", dynamic_ncols=True)
 
+    def expand(self, fleet: str, units: list[str]) -> None:
+        """Record fleet ``fleet`` (full id) as one column per unit: ``units`` (their full ids,
+        in array order), named as their single entities would be."""
+        self._units[fleet] = list(units)
+
     def create(self, num: int, model: str, **params: Any) -> list[CreateResult]:
         if num != 1:
             raise ConfigError(f"num={num!r}: one Recorder entity per recorder")
@@ -78,22 +86,24 @@ class RecorderSim(mosaik_api_v3.Simulator):
         assert self.writer is not None
         received = inputs.get(RECORDER_EID, {})
         index = self._index
-        new = sorted(  # sorted: mosaik's order follows the hash seed, the file must not
+        spread = self._spread
+        fresh = [
             (src, attr)
             for attr, srcs in received.items()
             for src in srcs
-            if (src, attr) not in index
-        )
+            if (src, attr) not in index and (src, attr) not in spread
+        ]
         try:
-            if new:
-                for key in new:
-                    index[key] = len(self._keys)
-                    self._keys.append(key)
-                self.writer.set_keys(self._keys)  # writes the part of the old keys
+            if fresh:
+                self._add_keys(fresh)
             values = np.full(len(self._keys), np.nan)
             for attr, sources in received.items():
                 for src, value in sources.items():
-                    values[index[src, attr]] = np.nan if value is None else value
+                    if (at := spread.get((src, attr))) is not None:
+                        if value is not None:
+                            values[at] = value
+                    else:
+                        values[index[src, attr]] = np.nan if value is None else value
             self.writer.add(time, values)
         except OSError as err:
             raise _unwritable(self.writer, err) from None
@@ -103,6 +113,21 @@ class RecorderSim(mosaik_api_v3.Simulator):
                 self.bar.set_postfix_str(f"{now:%Y-%m-%d %H:%M}", refresh=False)
             self.bar.update()
         return time + self.step_s
+
+    def _add_keys(self, fresh: list[tuple[str, str]]) -> None:
+        """New columns: a fleet's attr gives one per unit; all sorted, as mosaik's order
+        follows the hash seed and the file must not."""
+        assert self.writer is not None
+        keys = [(unit, attr) for src, attr in fresh for unit in self._units.get(src, [src])]
+        for key in sorted(keys):
+            self._index[key] = len(self._keys)
+            self._keys.append(key)
+        for src, attr in fresh:
+            if src in self._units:
+                self._spread[src, attr] = np.array(
+                    [self._index[u, attr] for u in self._units[src]], dtype=np.int64
+                )
+        self.writer.set_keys(self._keys)  # writes the part of the old keys
 
     def get_data(self, outputs: OutputRequest) -> OutputData:
         return {}

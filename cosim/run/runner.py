@@ -386,7 +386,7 @@ def _build(
             progress_start=cfg.start,
         )
         recorder = rec_sim.Recorder()
-        builder = Builder(world, cfg, recorder)
+        builder = Builder(world, cfg, recorder, {recorder.sid: rec_sim})
         scenario.build(builder, cfg)
         return builder
     except BaseException as err:

@@ -28,6 +28,7 @@ import mosaik
 
 from cosim.analysis.economics import CAPACITY_KEYS
 from cosim.core.errors import ConfigError, unknown
+from cosim.core.fleet import FLEET, UNITS
 from cosim.core.imports import FILE_MODULE_PREFIX, load_file
 from cosim.run import coupling, manifest, registry
 from cosim.run.config import RunConfig
@@ -140,10 +141,13 @@ def sim_config(processes: bool, extra: dict[str, str] | None = None) -> dict[str
 class Builder:
     """What ``build()`` gets: the mosaik world, the run's Config, and helpers to record."""
 
-    def __init__(self, world: mosaik.World, cfg: RunConfig, recorder: Any) -> None:
+    def __init__(
+        self, world: mosaik.World, cfg: RunConfig, recorder: Any, sims: dict[str, Any] | None = None
+    ) -> None:
         self.world = world
         self.cfg = cfg
         self._recorder = recorder
+        self._sims: dict[str, Any] = dict(sims or {})  # sim id -> started simulator
         self.notes: dict[str, str] = {}
         """What the scenario built, ``label: text``; kept in the manifest, shown in the summary."""
         self.kinds: dict[str, str] = {}
@@ -191,12 +195,46 @@ class Builder:
         registry.target(sim_name)  # an unknown name lists the known ones
         params.setdefault("step_s", self.cfg.step_s)
         params.setdefault("start", self.cfg.start)
-        return CheckedSim(self.world.start(sim_name, **params))
+        return self._started(self.world.start(sim_name, **params))
 
-    def connect(self, src: Any, dest: Any, *attrs: str | tuple[str, str], **options: Any) -> None:
+    def _started(self, factory: Any) -> CheckedSim:
+        sim = CheckedSim(factory)
+        self._sims[factory._sid] = factory
+        return sim
+
+    def fleet(self, sim: Any, model: str | None = None, **params: Any) -> Any:
+        """One fleet entity of a started simulator: ``model`` (default: the simulator's
+        unit model, e.g. ``PV``) + ``Fleet``, with ``params`` scalar (shared) or one per unit
+        (``cosim.core.fleet``). Its units are named as single entities would be."""
+        models = [m for m in sim.meta["models"] if m.endswith(FLEET)]
+        name = f"{model}{FLEET}" if model else (models[0] if len(models) == 1 else "")
+        if name not in models:
+            raise ConfigError(f"fleet model {name or model!r} is not one of {models}")
+        return getattr(sim, name)(**params)
+
+    def route(self, src: Any, dest: Any, positions: Sequence[int]) -> None:
+        """Fleet ``dest``'s unit k takes position ``positions[k]`` of what ``src`` sends
+        (``-1``: nothing), for every attr connected from ``src`` to ``dest``."""
+        src, dest = coupling.entity(self.world, src), coupling.entity(self.world, dest)
+        sim = self._sims.get(dest.sid)
+        if sim is None or "route" not in sim.meta.get("extra_methods", ()):
+            raise ConfigError(f"{dest.full_id} takes no route: it is not a fleet of cosim's")
+        sim.route(dest.eid, src.full_id, [int(k) for k in positions])
+
+    def connect(
+        self,
+        src: Any,
+        dest: Any,
+        *attrs: str | tuple[str, str],
+        route: Sequence[int] | None = None,
+        **options: Any,
+    ) -> None:
         """``world.connect`` for one pair of entities; attributes of different declared units
-        are a ConfigError naming both (:func:`cosim.run.coupling.connect`)."""
+        are a ConfigError naming both (:func:`cosim.run.coupling.connect`). ``route``: see
+        :meth:`route` (between fleets of different units)."""
         coupling.connect(self.world, src, dest, *attrs, **options)
+        if route is not None:
+            self.route(src, dest, route)
 
     def attach(
         self,
@@ -222,13 +260,37 @@ class Builder:
         models = {"load": "Load", "sgen": "Sgen", "storage": "Storage"}
         if element not in models:
             raise unknown("element", element, list(models))
-        if len(units) != len(buses):
-            raise ConfigError(f"{len(units)} units but {len(buses)} buses: give one bus per unit")
-        created = []
-        for unit, bus in zip(units, buses, strict=True):
-            target = getattr(grid_sim, models[element])(
-                bus=int(bus), name=unit.full_id, grid_forming=grid_forming, sn_mva=sn_mva
+        fleet = units_of(units)
+        if fleet is not None:  # a fleet: one grid fleet of as many elements, one connection
+            if len(fleet) != len(buses):
+                raise ConfigError(
+                    f"fleet {units.full_id} has {len(fleet)} units but {len(buses)} buses: "
+                    "give one bus per unit"
+                )
+            if not fleet:
+                return []
+            made = getattr(grid_sim, models[element] + FLEET)(
+                buses=[int(b) for b in buses],
+                names=fleet,
+                grid_forming=grid_forming,
+                sn_mva=sn_mva,
             )
+            pairs = [(units, made)]
+        else:
+            if len(units) != len(buses):
+                raise ConfigError(
+                    f"{len(units)} units but {len(buses)} buses: give one bus per unit"
+                )
+            pairs = [
+                (
+                    unit,
+                    getattr(grid_sim, models[element])(
+                        bus=int(bus), name=unit.full_id, grid_forming=grid_forming, sn_mva=sn_mva
+                    ),
+                )
+                for unit, bus in zip(units, buses, strict=True)
+            ]
+        for unit, target in pairs:
             coupling.connect(self.world, unit, target, *attrs)
             if grid_forming:
                 outputs = unit.model_mock.output_attrs
@@ -236,16 +298,23 @@ class Builder:
                     coupling.connect(self.world, unit, target, *given)
                 self.check_attrs(unit, ["p_slack_mw"], "input")
                 self.feed_back(target, unit, "p_slack_mw", initial={"p_slack_mw": float("nan")})
-            created.append(target)
-        return created
+        return [target for _, target in pairs]
 
-    def feed_back(self, src: Any, dest: Any, *attrs: str, initial: dict[str, Any]) -> None:
+    def feed_back(
+        self,
+        src: Any,
+        dest: Any,
+        *attrs: str,
+        initial: dict[str, Any],
+        route: Sequence[int] | None = None,
+    ) -> None:
         """Connect ``src`` to ``dest`` one step late (measured at t, used at t + step).
 
         For values that flow against the data flow of a step, such as a bus voltage going back
-        to the unit that feeds the bus. ``initial`` holds each attr's value for the first step.
+        to the unit that feeds the bus. ``initial`` holds each attr's value for the first step
+        (a scalar reaches every unit of a fleet). ``route``: see :meth:`route`.
         """
-        coupling.connect(self.world, src, dest, *attrs, time_shifted=True, initial_data=initial)
+        self.connect(src, dest, *attrs, route=route, time_shifted=True, initial_data=initial)
 
     def entity(self, full_id: str) -> Any:
         """The entity with mosaik full id ``full_id`` (``"Grid-0.bus_3"``) of a started sim;
@@ -258,6 +327,15 @@ class Builder:
         if sid not in factories:
             raise ConfigError(f"no simulator {sid!r}; started: {sorted(factories)}")
         return list(factories[sid].entities.values())
+
+    def fleets(self) -> dict[str, list[str]]:
+        """Every fleet entity of the world (full id) and its units' full ids."""
+        found = {}
+        for factory in coupling.factories(self.world).values():
+            for ent in factory.entities.values():
+                if (units := units_of(ent)) is not None:
+                    found[ent.full_id] = units
+        return found
 
     def check_attrs(self, entity: Any, attrs: Iterable[str], role: str) -> None:
         """A ConfigError unless ``entity`` has every one of ``attrs`` as an ``input`` or
@@ -296,6 +374,8 @@ class Builder:
             json.dumps(given)
         except TypeError as err:
             raise ConfigError(f"options of controller {controller!r} must be JSON: {err}") from None
+        if fleets := self.fleets():  # units inside fleets: the host observes and sets fleets
+            given["fleets"] = fleets
         if address is None:
             if controller is None:
                 raise ConfigError("control: give a controller, or the address of a running one")
@@ -344,6 +424,8 @@ class Builder:
         for entity in found:
             for attr in attrs:
                 coupling.check_attr(self.world, entity, attr, "output")
+            if (units := units_of(entity)) is not None:  # one column per unit
+                self._sims[self._recorder.sid].expand(entity.full_id, units)
             self.world.connect(entity, self._recorder, *attrs)
         return len(found)
 
@@ -354,7 +436,9 @@ class Builder:
         :func:`cosim.run.coupling.couple` (``{"python": ...}``, ``{"cmd": ...}``,
         ``{"connect": ...}``).
         """
-        sim = CheckedSim(coupling.couple(self.world, name, config, timeout_s=timeout_s, **params))
+        sim = self._started(
+            coupling.couple(self.world, name, config, timeout_s=timeout_s, **params)
+        )
         self.coupled.append(manifest.coupled(name, config))
         return sim
 
@@ -372,6 +456,15 @@ class Builder:
         return coupling.wire(
             self.world, src, dest, attrs, time_shifted=time_shifted, initial=initial
         )
+
+
+def units_of(entity: Any) -> list[str] | None:
+    """The full ids of a fleet entity's units (``cosim.core.fleet``); None for another entity."""
+    info = getattr(entity, "extra_info", None) or {}
+    units = info.get(UNITS) if isinstance(info, dict) else None
+    if units is None:
+        return None
+    return [f"{entity.sid}.{eid}" for eid in units]
 
 
 class CheckedSim:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import mosaik_api_v3
 from loguru import logger
 
-from cosim.core import lifeline
+from cosim.core import fleet, lifeline
 from cosim.core.errors import ConfigError
 from cosim.run import registry
 
@@ -27,6 +27,7 @@ def serve(sim_name: str, port: int, host: str = "127.0.0.1", wait_s: int = 60) -
     It waits ``wait_s`` for the scenario, serves it, and exits when the scenario stops.
     """
     simulator = registry.load(sim_name)()
+    fleet.crossing()
     asyncio.run(mosaik_api_v3.run_as_server(simulator, host, port, start_timeout=wait_s))
 
 
@@ -37,6 +38,7 @@ def run(sim_name: str, addr: str) -> None:
     if not sep or not port.isdigit():
         raise ConfigError(f"addr={addr!r} must be HOST:PORT, e.g. 127.0.0.1:5678")
     simulator = registry.load(sim_name)()
+    fleet.crossing()
     logger.remove()  # as the built-ins' ``--log-level warning``: warnings and errors only
     logger.add(sys.stderr, level="WARNING")
     asyncio.run(mosaik_api_v3.run_as_client(simulator, host, int(port)))
