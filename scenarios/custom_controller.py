@@ -44,7 +44,7 @@ class Config(neighbourhood.Config):
 
 
 def build(b: Builder, cfg: Config) -> None:
-    neighbourhood.build(b, cfg)
+    neighbourhood.build(b, neighbourhood.single_entities(cfg, "custom_controller"))
     batteries = [e.full_id for e in b.entities("Battery-0")]
     b.control(
         ShavePeak,

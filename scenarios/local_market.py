@@ -112,7 +112,7 @@ class Config(RunConfig):
         no controller of its own."""
         own = {f.name for f in fields(neighbourhood.Config)}
         given = {f.name: getattr(self, f.name) for f in fields(self) if f.name in own}
-        return neighbourhood.Config(**given, chp_count=0, controller="")
+        return neighbourhood.Config(**given, chp_count=0, controller="", fleets=False)
 
 
 def build(b: Builder, cfg: Config) -> None:

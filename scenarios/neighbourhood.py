@@ -41,7 +41,7 @@ base demand) are recorded too.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -50,8 +50,10 @@ import numpy as np
 
 from controllers.registry import check_options, find
 from cosim.core.errors import ConfigError
+from cosim.core.fleet import FLEET
 from cosim.run.config import RunConfig
 from cosim.run.scenario import Builder
+from scenarios import _neighbourhood_fleets as _fleets
 from scenarios._households import household_sizes, load_profiles
 from simulators.simbench_nets import codes
 
@@ -113,6 +115,10 @@ class Config(RunConfig):
         limit (``demand_response`` then follows the price only). 0.05: the default day peaks
         at 0.055 MW without control (the farms at midday), and its flexibility can bring every
         step to 0.049 MW or less.
+    fleets : bool or None
+        Carry each unit type as one fleet entity with array attributes (``True``), or each
+        unit as its own entity (``False``); same results either way. None (default): fleets
+        from :data:`FLEETS_FROM_LOADS` loads up (an MV/LV grid), single entities below.
     price_file : str
         Price signal of ``demand_response``: ``builtin`` (synthetic day-ahead prices of a year,
         ``scenarios/data``, played from ``start``'s date), a CSV/Parquet file with ``t_s`` and
@@ -140,6 +146,7 @@ class Config(RunConfig):
     controller_options: str = ""
     import_limit_mw: float | None = 0.05
     price_file: str = "builtin"
+    fleets: bool | None = None
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -174,6 +181,10 @@ class Config(RunConfig):
         if self.controller:
             check_options(find(self.controller), extra)
 
+
+FLEETS_FROM_LOADS = 200
+"""Loads from which ``fleets=None`` builds fleets: beyond a few LV feeders, one mosaik entity
+per unit costs more than the power flow (``bench/scale.py``)."""
 
 LOAD_KINDS = {"H": "household", "G": "commercial", "L": "agricultural"}
 """First letter of a SimBench load profile type (H0-A, G1-B, L2-A, ...) -> kind of load."""
@@ -229,20 +240,73 @@ def layout(profiles: list[str], cfg: Config) -> Layout:
 def build(b: Builder, cfg: Config) -> dict[str, Any]:
     """Build the neighbourhood; returns its entities (``grid``, ``feeder``, ``houses``: the
     loads in layout order, unit lists by type), the ``layout`` and each unit type's bus indices
-    (``bus_of``), for scenarios built on it."""
+    (``bus_of``), for scenarios built on it. With fleets (``cfg.fleets``) the unit lists hold
+    one fleet each and ``feeder`` and ``houses`` are full ids."""
     grid_sim = b.start("Grid")
-    grid = grid_sim.Grid(grid=cfg.grid)
-    elements = {e.eid: e for e in grid.children}
-    profiles = b.start("Profiles").Profiles(source=f"simbench:{cfg.grid}")
-    houses = sorted(
-        (e for e in grid.children if e.type == "Load"), key=lambda e: e.extra_info["index"]
-    )
     types, demand_mwh = load_profiles(cfg.grid)
-    position = [h.extra_info["index"] for h in houses]
+    fleets = cfg.fleets if cfg.fleets is not None else len(types) >= FLEETS_FROM_LOADS
+    grid = grid_sim.Grid(grid=cfg.grid, **({"fleets": True} if fleets else {}))
+    if fleets:
+        info = next(e for e in grid.children if e.eid == "load").extra_info
+        position = sorted(info["index"])
+    else:
+        houses = sorted(
+            (e for e in grid.children if e.type == "Load"), key=lambda e: e.extra_info["index"]
+        )
+        position = [h.extra_info["index"] for h in houses]
     where = layout([types[i] for i in position], cfg)
     size = household_sizes(demand_mwh[position], where, cfg)
     b.note("loads and units", where.counts())
     b.note("household sizes", size.describe())
+    if fleets:
+        built = _fleets.build(b, cfg, grid_sim, grid, where, size)
+        units = {k: built[k] for k in UNIT_KINDS}
+        buses, added = built["buses"], built["added"]
+        feeder: Any = f"{grid.sid}.{_fleets.eids(built['tables']['ext_grid'])[0]}"
+        series = _fleets.unit_ids(built["series"].values())
+        profiles_sid = built["series"]["load"].sid
+        house_series = [f"{profiles_sid}.{h.rsplit('.', 1)[1]}" for h in built["house_ids"]]
+        houses_out: list[Any] = built["house_ids"]
+        children = list(built["tables"].values())
+    else:
+        units, buses, added, house_entities, profile_ids = _build_units(
+            b, cfg, grid_sim, grid, houses, where, size
+        )
+        feeder = next(e for e in grid.children if e.type == "ExtGrid")
+        series, house_series = profile_ids
+        houses_out = house_entities
+        children = list(grid.children)
+    b.install(
+        pv_mw=float(size.pv_mw.sum()),
+        battery_mwh=float(size.battery_mwh.sum()),
+        chp_mw=len(where.chp) * cfg.chp_p_el_mw,
+    )
+    _record(b, grid, children, added, units, controlled=bool(cfg.controller))
+    if cfg.controller:
+        feeder_id = feeder if isinstance(feeder, str) else feeder.full_id
+        ids = {k: _fleets.unit_ids(v) for k, v in units.items()}
+        _control(b, cfg, feeder_id, series, house_series, ids)
+    at = {"pv": where.pv, "battery": where.battery, "ev": where.ev, "chp": where.chp}
+    bus_of = {k: [buses[h] for h in v] for k, v in at.items()} | {"flex": buses}
+    return {
+        "grid": grid,
+        "feeder": feeder,
+        "houses": houses_out,
+        "layout": where,
+        "bus_of": bus_of,
+        **units,
+    }
+
+
+UNIT_KINDS = ("pv", "battery", "ev", "chp", "flex")
+
+
+def _build_units(
+    b: Builder, cfg: Config, grid_sim: Any, grid: Any, houses: list, where: Layout, size: Any
+) -> tuple[dict[str, list], list[int], list, list, tuple[list[str], list[str]]]:
+    """The single-entity path: one entity per unit and per grid element (module docstring)."""
+    elements = {e.eid: e for e in grid.children}
+    profiles = b.start("Profiles").Profiles(source=f"simbench:{cfg.grid}")
 
     # households: SimBench demand through the flexible-load simulator into the grid's loads
     flex = b.start("FlexLoad").FlexLoad.create(
@@ -299,30 +363,18 @@ def build(b: Builder, cfg: Config) -> dict[str, Any]:
         e_heat_annual_mwh=cfg.chp_e_heat_annual_mwh,
     )
     chp_grid = b.attach(grid_sim, chp, "sgen", [buses[h] for h in where.chp])
+    units = {"pv": pv, "battery": battery, "ev": ev, "chp": chp, "flex": list(flex)}
+    added = [*pv_grid, *ev_grid, *battery_grid, *chp_grid]
+    profile_ids = ([s.full_id for s in profiles.children], [series[h.eid].full_id for h in houses])
+    return units, buses, added, houses, profile_ids
 
-    b.install(
-        pv_mw=float(size.pv_mw.sum()),
-        battery_mwh=float(size.battery_mwh.sum()),
-        chp_mw=len(chp) * cfg.chp_p_el_mw,
-    )
-    _record(b, grid, pv, battery, ev, chp, flex, [*pv_grid, *ev_grid, *battery_grid, *chp_grid])
-    if cfg.controller:
-        units = {"pv": pv, "battery": battery, "ev": ev, "chp": chp, "flex": flex}
-        feeder = next(e for e in grid.children if e.type == "ExtGrid")
-        base = [series[h.eid] for h in houses]  # each house's base demand
-        _control(b, cfg, feeder, profiles.children, base, units)
-    at = {"pv": where.pv, "battery": where.battery, "ev": where.ev, "chp": where.chp}
-    bus_of = {k: [buses[h] for h in v] for k, v in at.items()} | {"flex": buses}
-    units = {"pv": pv, "battery": battery, "ev": ev, "chp": chp, "flex": flex}
-    feeder = next(e for e in grid.children if e.type == "ExtGrid")
-    return {
-        "grid": grid,
-        "feeder": feeder,
-        "houses": houses,
-        "layout": where,
-        "bus_of": bus_of,
-        **units,
-    }
+
+def single_entities(cfg: Config, scenario: str) -> Config:
+    """``cfg`` with one entity per unit, for a scenario that wires single units itself; a
+    ConfigError if it asks for fleets."""
+    if cfg.fleets:
+        raise ConfigError(f"fleets=True: {scenario} wires single units; give fleets=false or none")
+    return replace(cfg, fleets=False)
 
 
 def options(cfg: Config) -> dict[str, Any]:
@@ -339,30 +391,36 @@ def options(cfg: Config) -> dict[str, Any]:
 
 
 def _control(
-    b: Builder, cfg: Config, feeder: Any, series: list, base: list, units: dict[str, list]
+    b: Builder,
+    cfg: Config,
+    feeder: str,
+    series: list[str],
+    base: list[str],
+    units: dict[str, list[str]],
 ) -> None:
-    """Plug ``cfg.controller`` in (module docstring) and record what it does."""
+    """Plug ``cfg.controller`` in (module docstring) and record what it does. All entities by
+    full id: ``series`` the profiles' elements, ``base`` each house's base demand, ``units``
+    each unit type's units."""
     from controllers.registry import find
 
-    def ids(entities: list) -> list[str]:
-        return [e.full_id for e in entities]
+    def of(kind: str) -> list[str]:
+        return [s for s in series if s.rsplit(".", 1)[1].startswith(f"{kind}_")]
 
-    by_kind = {k: [s for s in series if s.eid.startswith(f"{k}_")] for k in ("sgen", "gen")}
     given: dict[str, Any] = {}
     limit = cfg.import_limit_mw
     if cfg.controller == "peak_shaving":
-        given = {"feeder": feeder.full_id, "batteries": ids(units["battery"])}
+        given = {"feeder": feeder, "batteries": units["battery"]}
         given["import_limit_mw"] = limit
     elif cfg.controller == "demand_response":
         given = {
-            "feeder": feeder.full_id,
+            "feeder": feeder,
             "import_limit_mw": limit,
-            "demand": ids([s for s in series if s.eid.startswith("storage_")]),
-            "generation": ids([*units["pv"], *units["chp"], *by_kind["sgen"], *by_kind["gen"]]),
-            "batteries": ids(units["battery"]),
-            "evs": ids(units["ev"]),
-            "flexloads": ids(units["flex"]),
-            "flex_demand": ids(base),
+            "demand": of("storage"),
+            "generation": [*units["pv"], *units["chp"], *of("sgen"), *of("gen")],
+            "batteries": units["battery"],
+            "evs": units["ev"],
+            "flexloads": units["flex"],
+            "flex_demand": base,
             "flex_mode": cfg.flex_mode,
             "flex_share_frac": cfg.flex_share_frac,
         }
@@ -374,9 +432,6 @@ def _control(
     reports = find(cfg.controller).reports
     if reports:
         b.record([ctrl], *reports)
-    b.record(units["battery"], "p_available_charge_mw", "p_available_discharge_mw")
-    b.record(units["ev"], "p_min_mw", "p_max_mw", "t_departure_s")
-    b.record(units["flex"], "p_base_mw", "p_recovered_mw")
 
 
 def _price(b: Builder, cfg: Config) -> Any:
@@ -420,23 +475,31 @@ def _sized(b: Builder, sim: str, sim_params: dict[str, Any], **params: Any) -> l
 
 
 def _record(
-    b: Builder, grid: Any, pv: list, battery: list, ev: list, chp: list, flex: list, added: list
+    b: Builder, grid: Any, children: list, added: list, units: dict[str, list], controlled: bool
 ) -> None:
+    """Record every grid element's power, every branch's losses and every unit's state, and,
+    with a controller, the units' bounds (module docstring); fleets as one column per unit."""
     by_type: dict[str, list] = {}
-    for e in [*grid.children, *added]:
-        by_type.setdefault(e.type, []).append(e)
+    for e in [*children, *added]:
+        by_type.setdefault(e.type.removesuffix(FLEET), []).append(e)
     b.record(by_type.get("Bus", []), "vm_pu")
     b.record(by_type.get("Line", []) + by_type.get("Trafo", []), "loading_percent", "pl_mw")
     b.record(by_type.get("ExtGrid", []), "p_mw", "q_mvar")
     b.record(by_type.get("Load", []) + by_type.get("Sgen", []) + by_type.get("Storage", []), "p_mw")
     b.record([grid], "converged")
-    b.record(pv, "p_mw", "q_mvar", "p_available_mw", "p_curtailed_mw")
-    b.record(battery, "p_mw", "soc_frac", "e_mwh", "p_loss_mw")
-    b.record(ev, "p_mw", "soc_frac", "connected", "e_unmet_mwh", "p_loss_mw")
+    b.record(units["pv"], "p_mw", "q_mvar", "p_available_mw", "p_curtailed_mw")
+    b.record(units["battery"], "p_mw", "soc_frac", "e_mwh", "p_loss_mw")
+    b.record(units["ev"], "p_mw", "soc_frac", "connected", "e_unmet_mwh", "p_loss_mw")
     b.record(
-        chp, "p_mw", "p_th_mw", "p_boiler_th_mw", "p_heat_demand_mw", "p_fuel_mw", "e_tank_mwh"
-    )
-    b.record(flex, "p_mw", "p_reduced_mw", "e_backlog_mwh")
+        units["chp"],
+        "p_mw", "p_th_mw", "p_boiler_th_mw", "p_heat_demand_mw", "p_fuel_mw", "e_tank_mwh",
+    )  # fmt: skip
+    b.record(units["flex"], "p_mw", "p_reduced_mw", "e_backlog_mwh")
+    if not controlled:
+        return
+    b.record(units["battery"], "p_available_charge_mw", "p_available_discharge_mw")
+    b.record(units["ev"], "p_min_mw", "p_max_mw", "t_departure_s")
+    b.record(units["flex"], "p_base_mw", "p_recovered_mw")
 
 
 def main() -> None:

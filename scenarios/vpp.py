@@ -179,7 +179,7 @@ def _currents(net: Any, lines: list[int], trafos: list[int]) -> np.ndarray:
 def build(b: Builder, cfg: Config) -> None:
     from simulators.simbench_nets import simbench_net
 
-    built = neighbourhood.build(b, cfg)
+    built = neighbourhood.build(b, neighbourhood.single_entities(cfg, "vpp"))
     kinds = ("battery", "ev", "pv", "flex")
     units = [u for k in kinds for u in built[k]]
     unit_buses = [bus for k in kinds for bus in built["bus_of"][k]]
