@@ -13,13 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from cosim.core.fleet import positions
 from cosim.run.scenario import Builder, units_of
-
-
-def positions(units: Sequence[str], wanted: Sequence[str]) -> list[int]:
-    """Position in ``units`` of each of ``wanted`` (-1 where absent)."""
-    at = {u: k for k, u in enumerate(units)}
-    return [at.get(w, -1) for w in wanted]
 
 
 def eids(fleet: Any) -> list[str]:

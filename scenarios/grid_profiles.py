@@ -1,6 +1,8 @@
 """A grid driven by time series: a SimBench grid with its own profiles, or any net with a file.
 
-Wiring::
+With ``fleets`` (the default) each arrow below is one connection between fleets (one entity
+per element table, arrays in table order; ``cosim.core.fleet``); the results name every
+element as the single-entity path (``fleets=false``) does, with the same values. Wiring::
 
     Profiles-0.<element>_<i> --p_mw, q_mvar--> Grid-0.<element>_<i>   (same step)
     Grid-0.bus_*      vm_pu (va_degree)     --> Recorder
@@ -17,6 +19,7 @@ from pathlib import Path
 from typing import Literal
 
 from cosim.core.errors import ConfigError
+from cosim.core.fleet import FLEET, UNITS, positions
 from cosim.run.config import RunConfig
 from cosim.run.scenario import Builder
 from simulators.grid.nets import check_source
@@ -38,6 +41,8 @@ class Config(RunConfig):
         ``stop`` ends the run at a power flow that does not converge; ``continue`` records it.
     record_angles : bool
         Also record bus ``va_degree``.
+    fleets : bool
+        One entity per element table with array attributes (True), or one per element.
     """
 
     grid: str = "1-LV-rural1--0-sw"
@@ -45,6 +50,7 @@ class Config(RunConfig):
     profile_step_s: int = 0
     on_diverge: Literal["stop", "continue"] = "stop"
     record_angles: bool = False
+    fleets: bool = True
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -56,7 +62,8 @@ class Config(RunConfig):
 
 
 def build(b: Builder, cfg: Config) -> None:
-    grid = b.start("Grid", on_diverge=cfg.on_diverge).Grid(grid=cfg.grid)
+    fleets = {"fleets": True} if cfg.fleets else {}
+    grid = b.start("Grid", on_diverge=cfg.on_diverge).Grid(grid=cfg.grid, **fleets)
     if cfg.profiles:
         source = cfg.profiles
     elif _is_simbench(cfg.grid):
@@ -67,10 +74,12 @@ def build(b: Builder, cfg: Config) -> None:
             "SimBench code; give profiles=PATH to a CSV or Parquet file"
         )
     profiles = b.start("Profiles").Profiles(
-        source=source, profile_step_s=cfg.profile_step_s or None
+        source=source, profile_step_s=cfg.profile_step_s or None, **fleets
     )
     elements = {e.eid: e for e in grid.children}
-    for series in profiles.children:
+    if cfg.fleets:
+        _connect_fleets(b, cfg.grid, profiles.children, list(elements.values()))
+    for series in [] if cfg.fleets else profiles.children:
         target = elements.get(series.eid)
         if target is None:
             raise ConfigError(
@@ -79,11 +88,23 @@ def build(b: Builder, cfg: Config) -> None:
         b.connect(series, target, *series.extra_info["attrs"])
     by_type: dict[str, list] = {}
     for e in grid.children:
-        by_type.setdefault(e.type, []).append(e)
+        by_type.setdefault(e.type.removesuffix(FLEET), []).append(e)
     b.record(by_type.get("Bus", []), "vm_pu", *(["va_degree"] if cfg.record_angles else []))
     b.record(by_type.get("Line", []) + by_type.get("Trafo", []), "loading_percent")
     b.record(by_type.get("ExtGrid", []), "p_mw", "q_mvar")
     b.record([grid], "converged")
+
+
+def _connect_fleets(b: Builder, grid: str, series: list, tables: list) -> None:
+    """Each profile fleet to the grid table fleet of its elements, routed by element."""
+    owner = {unit: table for table in tables for unit in table.extra_info.get(UNITS, ())}
+    for fleet in series:
+        names = fleet.extra_info[UNITS]
+        if missing := [n for n in names if n not in owner]:
+            raise ConfigError(f"profile column {missing[0]!r} names no element of grid={grid!r}")
+        target = owner[names[0]]
+        route = positions(names, target.extra_info[UNITS])
+        b.connect(fleet, target, *fleet.extra_info["attrs"], route=route)
 
 
 def _is_simbench(code: str) -> bool:

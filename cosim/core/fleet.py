@@ -56,6 +56,13 @@ def on_wire(values: np.ndarray) -> Any:
     return values.tolist() if _remote else values.copy()
 
 
+def positions(units: Sequence[str], wanted: Sequence[str]) -> list[int]:
+    """Position in ``units`` of each of ``wanted`` (-1 where absent): the route from a fleet
+    of ``units`` to one of ``wanted``."""
+    at = {u: k for k, u in enumerate(units)}
+    return [at.get(w, -1) for w in wanted]
+
+
 class Positions:
     """Where each entity of a simulator sits in its arrays over all ``n`` units: a single
     unit at one position, a fleet over a range; and the routes of fleet inputs."""
