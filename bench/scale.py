@@ -118,6 +118,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--grid", nargs="+", default=GRIDS, help="SimBench codes")
     parser.add_argument("--steps", type=int, default=16, help="35040: a year (hours on MV/LV)")
+    parser.add_argument("--cases", nargs="+", choices=CASES, default=CASES, help="cases to run")
     parser.add_argument("--case", choices=CASES, help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -128,14 +129,15 @@ def main() -> None:
 
     quiet_logging()
     size = {g: sizes(g) for g in args.grid}  # also fills the SimBench cache every case reads
-    for case in CASES:
+    cases = [c for c in CASES if c in args.cases]
+    for case in cases:
         measure(case, args.grid[0], 2)  # warm-up: disk caches, bytecode
     rows: dict[tuple[str, str], dict[str, float]] = {}
     for grid in args.grid:
-        for case in CASES:
+        for case in cases:
             rows[case, grid] = m = measure(case, grid, args.steps)
             print(f"done: {case} on {grid}: {m['wall_s']:.1f} s, {m['peak_mib']:.0f} MiB")
-    report(rows, size, args.grid, args.steps)
+    report(rows, size, args.grid, args.steps, cases)
 
 
 def report(
@@ -143,6 +145,7 @@ def report(
     size: dict[str, tuple[int, int, int]],
     grids: list[str],
     steps: int,
+    cases: list[str],
 ) -> None:
     print(
         f"\n{'grid':24s} {'case':14s} {'buses':>6s} {'units':>6s} {'build s':>8s} "
@@ -150,8 +153,8 @@ def report(
     )
     for grid in grids:
         buses, elements, units = size[grid]
-        anchor = rows[RTS, grid]["run_s"]
-        for case in CASES:
+        anchor = rows[RTS, grid]["run_s"] if RTS in cases else float("nan")
+        for case in cases:
             m = rows[case, grid]
             n = units if case == "neighbourhood" else elements
             print(
@@ -164,9 +167,9 @@ def report(
         "ms/step: the steps alone; wall s and peak MiB: the whole process"
     )
     first = grids[0]
-    for grid in grids[1:]:
+    for grid in grids[1:] if cases == list(CASES) else []:
         grows = ", ".join(
-            f"{c} x{rows[c, grid]['run_s'] / rows[c, first]['run_s']:.0f}" for c in CASES
+            f"{c} x{rows[c, grid]['run_s'] / rows[c, first]['run_s']:.0f}" for c in cases
         )
         added = size[grid][2] - size[first][2]
         extra_s = rows["neighbourhood", grid]["run_s"] - rows["neighbourhood", first]["run_s"]
