@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import mosaik
 import numpy as np
@@ -187,6 +188,9 @@ def test_bad_fleet_inputs_are_clear_errors() -> None:
         sim.route("sgen_4", "A-0.a", [0, 1])
     with pytest.raises(ConfigError, match=r"route of 'A-0\.a' to 'sgen_fleet_0': 3 positions"):
         sim.route("sgen_fleet_0", "A-0.a", [0, 1, 2])
+    sim.add_relay("Grid-0.switch_3")  # a unit of the switch fleet, by the per-element id
+    with pytest.raises(ConfigError, match="add_relay: 'switch_99' is not a switch entity"):
+        sim.add_relay("switch_99")
     sim.route("sgen_fleet_0", "A-0.a", [0, 4])
     with pytest.raises(SimulationError, match="whose route reaches position 4"):
         sim.step(0, {"sgen_fleet_0": {"p_mw": {"A-0.a": [0.1, 0.2]}}}, STEP_S)
@@ -222,3 +226,41 @@ def test_bad_fleets_flag_and_profiles_fleet_request(tmp_path: Path) -> None:
         profiles.get_data({"sgen": ["q_mvar"]})
     load = profiles.get_data({"load": ["q_mvar"]})["load"]["q_mvar"]
     assert np.isnan(load[0]) and load[1] == 0.0  # load_1 has no q_mvar column: NaN, no input
+
+
+def test_single_elements_and_fleets_mix_in_one_table() -> None:
+    """Sgen, SgenFleet, Sgen on a per-element grid: the fleet's rows lie between the singles',
+    and the inputs of both reach the net as the all-single path's do."""
+    sims = []
+    for with_fleet in (False, True):
+        sim = GridSim()
+        sim.init("Grid-0", step_s=STEP_S)
+        sim.create(1, "Grid", grid=LV)
+        first = sim.create(1, "Sgen", bus=3)[0]["eid"]
+        if with_fleet:
+            (made,) = sim.create(1, "SgenFleet", buses=[5, 7], names=["a", "b"])
+            middle = made["extra_info"]["units"]
+            assert made["extra_info"]["name"] == ["a", "b"]
+        else:
+            middle = [
+                sim.create(1, "Sgen", bus=b, name=n)[0]["eid"] for b, n in ((5, "a"), (7, "b"))
+            ]
+        last = sim.create(1, "Sgen", bus=8)[0]["eid"]
+        assert [first, *middle, last] == [f"sgen_{4 + k}" for k in range(4)]  # 4 sgens before
+        p_mw = {first: 0.01, middle[0]: 0.02, middle[1]: 0.03, last: 0.04}
+        inputs = {e: {"p_mw": {"A-0.a": v}} for e, v in p_mw.items() if e not in middle}
+        if with_fleet:
+            inputs["sgen_fleet_0"] = {"p_mw": {"A-0.a": np.array([0.02, 0.03])}}
+        else:
+            inputs.update({e: {"p_mw": {"A-0.a": p_mw[e]}} for e in middle})
+        with mock.patch.object(sim.grid, "set_values", wraps=sim.grid.set_values) as write:
+            sim.step(0, inputs, STEP_S)
+        calls = [c.args[:2] for c in write.call_args_list]
+        assert calls == [("sgen", "p_mw")]  # one write per (table, column), singles and fleet
+        sims.append(sim)
+    single, mixed = sims
+    for element, attr in (("bus", "vm_pu"), ("sgen", "p_mw"), ("ext_grid", "p_mw")):
+        assert single.grid is not None and mixed.grid is not None
+        expected = single.grid.result(element, attr)
+        assert (mixed.grid.result(element, attr) == expected).all()
+    assert single.grid.result("sgen", "p_mw")[-4:].tolist() == [0.01, 0.02, 0.03, 0.04]
