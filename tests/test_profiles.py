@@ -208,7 +208,7 @@ def test_unknown_simbench_code() -> None:
 def test_adapter_returns_table_values_at_the_right_times(csv_file: Path) -> None:
     sim = ProfilesSim()
     meta = sim.init("Profiles-0", time_resolution=1.0, step_s=600)
-    assert meta["models"]["Profiles"]["params"] == ["source", "profile_step_s", "origin"]
+    assert meta["models"]["Profiles"]["params"] == ["source", "profile_step_s", "origin", "fleets"]
     assert meta["models"]["Element"]["attrs"] == ["p_mw", "q_mvar"]
     created = sim.create(1, "Profiles", source=str(csv_file))
     assert created == [
@@ -358,7 +358,7 @@ def test_adapter_create_errors(csv_file: Path) -> None:
     with pytest.raises(ConfigError, match="model='Element' is unknown; known: Profiles"):
         sim.create(1, "Element", source=str(csv_file))
     with pytest.raises(
-        ConfigError, match="param='src' is unknown; known: origin, profile_step_s, source"
+        ConfigError, match="param='src' is unknown; known: fleets, origin, profile_step_s, source"
     ):
         sim.create(1, "Profiles", src=str(csv_file))
     with pytest.raises(ConfigError, match="'source' is required"):

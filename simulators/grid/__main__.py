@@ -1,10 +1,8 @@
 """Run the grid simulator as its own process: ``python -m simulators.grid HOST:PORT``."""
 
-import mosaik_api_v3
-
-from cosim.core import lifeline
+from cosim.core import fleet, lifeline
 from simulators.grid.sim import GridSim
 
 if __name__ == "__main__":
     lifeline.bind()  # dies with the run that started it
-    mosaik_api_v3.start_simulation(GridSim(), "cosim pandapower grid simulator")
+    fleet.serve(GridSim(), "cosim pandapower grid simulator")

@@ -8,6 +8,13 @@ the grid, for DERs that a scenario adds (``grid_forming``, ``sn_mva`` and ``droo
 an island's forming unit). The extra method ``add_relay(switch)`` gives a switch a loss-of-mains
 relay before the run.
 
+Fleets (:mod:`cosim.core.fleet`): with ``Grid(fleets=True)`` the children are one fleet entity
+per element table instead (eid ``bus``, ``line``, ``load``..., type ``BusFleet``...), whose
+attributes are arrays in table order and whose ``extra_info["units"]`` names the elements as
+above; ``LoadFleet``, ``SgenFleet`` and ``StorageFleet`` create many elements at once (eid
+``<element>_fleet_<j>``). The extra method ``route(eid, src, positions)`` routes a source's
+array to a fleet's units.
+
 Signs are pandapower's per element: load and storage ``p_mw > 0`` consume, sgen, gen and
 ext_grid ``p_mw > 0`` inject (ext_grid: into the net, i.e. import from upstream).
 """
@@ -20,6 +27,7 @@ import mosaik_api_v3
 import numpy as np
 from mosaik_api_v3.types import CreateResult, InputData, Meta, OutputData, OutputRequest
 
+from cosim.core import fleet
 from cosim.core.errors import ConfigError, SimulationError, unknown
 from cosim.core.simapi import (
     DEFAULT_STEP_S,
@@ -32,7 +40,7 @@ from cosim.core.simapi import (
     positive_int,
     sim_meta,
 )
-from simulators.grid import forming, model, nets
+from simulators.grid import fleets, forming, model, nets
 
 P_MW = Attr("p_mw", "MW", "active power; sign of the pandapower element type")
 Q_MVAR = Attr("q_mvar", "Mvar", "reactive power; sign follows p_mw of the same element")
@@ -124,13 +132,25 @@ ELEMENT_PARAMS = (
     ),
 )
 ELEMENT_DEFAULTS: dict[str, Any] = {p.name: p.default for p in ELEMENT_PARAMS}
+FLEETS_PARAM = Param(
+    "fleets", "bool", "-", False, "children: one fleet entity per element table, not per element"
+)
+FLEET_PARAMS = (
+    Param(
+        "buses", "list[int]", "-", None, "indices of the buses the new elements connect to", True
+    ),
+    Param("names", "list[str] | None", "-", None, "the elements' names in the net"),
+    Param("n_units", "int | None", "-", None, "number of elements; the length of buses"),
+    *(p for p in ELEMENT_PARAMS if p.name not in ("bus", "name")),
+)
+FLEET_DEFAULTS: dict[str, Any] = {p.name: p.default for p in FLEET_PARAMS}
 ON_DIVERGE = ("stop", "continue")
 GRID_EID = "grid"
 
 
 META: Meta = sim_meta(  # type: ignore[assignment]
     {
-        "Grid": model_meta([CONVERGED, ISLANDED, F_HZ_GRID], params=[GRID_PARAM]),
+        "Grid": model_meta([CONVERGED, ISLANDED, F_HZ_GRID], params=[GRID_PARAM, FLEETS_PARAM]),
         **{
             etype: model_meta(
                 attrs,
@@ -143,9 +163,21 @@ META: Meta = sim_meta(  # type: ignore[assignment]
             )
             for etype, (_, attrs) in ENTITY_TYPES.items()
         },
+        **{
+            etype + fleet.FLEET: model_meta(
+                attrs,
+                params=FLEET_PARAMS if etype in CREATABLE else (),
+                public=etype in CREATABLE,
+                inputs=[
+                    a for a in attrs if a.name in INPUTS.get(ENTITY_TYPES[etype][0], STATE_INPUTS)
+                ],
+                outputs=attrs,
+            )
+            for etype, (_, attrs) in ENTITY_TYPES.items()
+        },
     }
 )
-META["extra_methods"] = ["add_relay"]
+META["extra_methods"] = ["add_relay", "route"]
 
 
 def entity_id(element: str, index: int) -> str:
@@ -165,6 +197,7 @@ class GridSim(mosaik_api_v3.Simulator):
         self._where: dict[str, tuple[str, int, int]] = {}
         self._results: dict[tuple[str, str], list[Any]] = {}  # this step's, by row position
         self._converged = True
+        self._fleets = fleets.GridFleets(INPUTS, STATE_INPUTS, POWER_INPUTS)
 
     def init(self, sid: str, time_resolution: float = 1.0, **sim_params: Any) -> Meta:
         """Sim params: ``step_s`` [s] (900), ``on_diverge`` (``stop`` or ``continue``), ``start``
@@ -186,25 +219,39 @@ class GridSim(mosaik_api_v3.Simulator):
         if self.grid is None:
             raise ConfigError("add_relay before the Grid entity: no grid loaded yet")
         eid = switch.rsplit(".", 1)[-1]
-        if eid not in self._where or self._where[eid][0] != "switch":
+        if eid in self._where and self._where[eid][0] == "switch":
+            self.grid.add_relay(self._where[eid][1])
+        elif (idx := self._fleets.unit_index(eid, "switch", self.grid.net)) is not None:
+            self.grid.add_relay(idx)
+        else:
             raise ConfigError(f"add_relay: {switch!r} is not a switch entity of this grid")
-        self.grid.add_relay(self._where[eid][1])
+
+    def route(self, eid: str, src: str, positions: list[int]) -> None:
+        """Unit ``k`` of fleet ``eid`` takes position ``positions[k]`` of the arrays that
+        ``src`` (full id) sends, ``-1`` nothing; call before the run."""
+        self._fleets.route(eid, src, positions)
 
     def create(self, num: int, model: str, **model_params: Any) -> list[CreateResult]:
         if model == "Grid":
-            params = parse_params(model_params, {"grid": None}, "Grid")
-            return [self._create_grid(num, params["grid"])]
+            params = parse_params(model_params, {"grid": None, "fleets": False}, "Grid")
+            return [self._create_grid(num, params["grid"], params["fleets"])]
         if self.grid is None:
             raise ConfigError(f"create {model} after the Grid entity: no grid loaded yet")
+        if model.endswith(fleet.FLEET) and model[: -len(fleet.FLEET)] in CREATABLE:
+            return [self._create_fleet(model, model_params) for _ in range(num)]
         element = ENTITY_TYPES[model][0]
         params = parse_params(model_params, ELEMENT_DEFAULTS, model)
         return [self._create_element(element, **params) for _ in range(num)]
 
-    def _create_grid(self, num: int, grid: str) -> CreateResult:
+    def _create_grid(self, num: int, grid: str, fleets: bool = False) -> CreateResult:
         if num != 1 or self.grid is not None:
             raise ConfigError(f"num={num!r}: one Grid entity per grid simulator")
+        if not isinstance(fleets, bool):
+            raise ConfigError(f"Grid param fleets={fleets!r} must be True or False")
         self.grid = model.GridModel(nets.load_net(grid))
         self.grid.dt_s = float(self.step_s)
+        if fleets:
+            return {"eid": GRID_EID, "type": "Grid", "rel": [], "children": self._table_fleets()}
         children = []
         for element in model.ELEMENTS:
             table = self.grid.net[element]
@@ -213,7 +260,47 @@ class GridSim(mosaik_api_v3.Simulator):
                 children.append(self._entity(element, int(idx), position, name))
         return {"eid": GRID_EID, "type": "Grid", "rel": [], "children": children}
 
-    def _create_element(
+    def _table_fleets(self) -> list[CreateResult]:
+        """One fleet entity per element table that has rows, over all its rows."""
+        assert self.grid is not None
+        children: list[CreateResult] = []
+        for element in model.ELEMENTS:
+            rows = slice(0, len(self.grid.net[element]))
+            if rows.stop:
+                children.append(self._fleet_entity(element, element, rows))
+        return children
+
+    def _create_fleet(self, model_name: str, model_params: dict[str, Any]) -> CreateResult:
+        """A ``<Type>Fleet``: its elements created one by one as ``<Type>`` creates them."""
+        assert self.grid is not None
+        element = ENTITY_TYPES[model_name[: -len(fleet.FLEET)]][0]
+        params = parse_params(model_params, FLEET_DEFAULTS, model_name)
+        if params["names"] is None:
+            params.pop("names")
+        units = fleets.per_unit(model_name, params, ("buses", "names"))
+        first = len(self.grid.net[element])
+        for unit in units:
+            unit["bus"], unit["name"] = unit.pop("buses"), unit.pop("names", None)
+            self._add_element(element, **unit)
+        rows = slice(first, len(self.grid.net[element]))
+        return self._fleet_entity(self._fleets.next_eid(element), element, rows)
+
+    def _fleet_entity(self, eid: str, element: str, rows: slice) -> CreateResult:
+        assert self.grid is not None
+        self._fleets.add(eid, element, rows)
+        info = fleets.table_info(self.grid.net, element, rows)
+        return {
+            "eid": eid,
+            "type": TYPE_OF_ELEMENT[element] + fleet.FLEET,
+            "rel": [],
+            "extra_info": info,
+        }
+
+    def _create_element(self, element: str, **params: Any) -> CreateResult:
+        idx, position = self._add_element(element, **params)
+        return self._entity(element, idx, position, params.get("name"))
+
+    def _add_element(
         self,
         element: str,
         bus: int,
@@ -223,7 +310,8 @@ class GridSim(mosaik_api_v3.Simulator):
         grid_forming: bool = False,
         sn_mva: float | None = None,
         droop_frac: float = forming.DEFAULT_DROOP_FRAC,
-    ) -> CreateResult:
+    ) -> tuple[int, int]:
+        """Add an element to the net: its pandapower index and row position."""
         assert self.grid is not None
         rating = {} if sn_mva is None else {"sn_mva": float(sn_mva)}
         idx = self.grid.add_element(
@@ -237,7 +325,7 @@ class GridSim(mosaik_api_v3.Simulator):
             **rating,
         )
         position = int(self.grid.net[element].index.get_loc(idx))  # appended: others stay
-        return self._entity(element, idx, position, name)
+        return idx, position
 
     def _entity(self, element: str, idx: int, position: int, name: object) -> CreateResult:
         eid = entity_id(element, idx)
@@ -265,7 +353,11 @@ class GridSim(mosaik_api_v3.Simulator):
 
     def step(self, time: int, inputs: InputData, max_advance: int) -> int:
         assert self.grid is not None
-        self._apply(inputs)
+        if self._fleets.element_of:
+            inputs, of_fleets = self._fleets.split(inputs)
+            self._apply(inputs, self._fleets.writes(of_fleets, self.grid.net))
+        else:
+            self._apply(inputs)
         self._converged = self.grid.solve()
         if not self._converged and self.on_diverge == "stop":
             raise SimulationError(
@@ -273,10 +365,12 @@ class GridSim(mosaik_api_v3.Simulator):
                 "record the step as converged=False and go on"
             )
         self._results.clear()
+        self._fleets.clear()
         return time + self.step_s
 
-    def _apply(self, inputs: InputData) -> None:
-        """Write this step's inputs into the net, grouped per (element, column)."""
+    def _apply(self, inputs: InputData, of_fleets: fleets.Writes | None = None) -> None:
+        """Write this step's inputs into the net, grouped per (element, column): one
+        ``set_values`` call each, with what the fleets' inputs set (``of_fleets``)."""
         assert self.grid is not None
         grouped: dict[tuple[str, str], tuple[list[int], list[float]]] = {}  # (indices, values)
         for eid, attrs in inputs.items():
@@ -300,17 +394,22 @@ class GridSim(mosaik_api_v3.Simulator):
                     group = grouped[element, attr] = ([], [])
                 group[0].append(idx)
                 group[1].append(float(value) if number else bool(value))
-        for (element, column), (indices, values) in grouped.items():
-            self.grid.set_values(
-                element,
-                column,
-                np.array(indices, dtype=np.int64),
-                np.array(values, dtype=np.float64),
-            )
+        writes = dict(of_fleets or {})
+        for key, (indices, values) in grouped.items():
+            at, to = np.array(indices, dtype=np.int64), np.array(values, dtype=np.float64)
+            if key in writes:
+                at, to = np.r_[writes[key][0], at], np.r_[writes[key][1], to]
+            writes[key] = (at, to)
+        for (element, column), (at, to) in writes.items():
+            self.grid.set_values(element, column, at, to)
 
     def get_data(self, outputs: OutputRequest) -> OutputData:
         assert self.grid is not None
         data: OutputData = {}
+        if self._fleets.element_of:
+            of_fleets = {e: a for e, a in outputs.items() if e in self._fleets.element_of}
+            data.update(self._fleets.output_data(of_fleets, self.grid))
+            outputs = {e: a for e, a in outputs.items() if e not in of_fleets}
         results = self._results
         for eid, attrs in outputs.items():
             if eid == GRID_EID:

@@ -9,6 +9,12 @@ type (load and storage ``p_mw > 0`` consume; sgen and gen ``p_mw > 0`` inject), 
 one table row to the next. A file may also carry scenario signals for controllers: a column
 ``price_<k>`` is the child ``price_<k>`` with attr ``eur_per_mwh`` [EUR/MWh].
 
+Fleets (:mod:`cosim.core.fleet`): with ``Profiles(fleets=True)`` the children are one fleet
+per element type the table plays instead (eid ``load``, ``sgen``, ``storage``, ``gen``,
+``price``; type ``ElementFleet`` or ``SignalFleet``), whose ``extra_info["units"]`` names the
+per-element children (``load_3``) and ``extra_info["attrs"]`` the attrs any of them has; each
+value is an array over the units, NaN where a unit has no column for that attr (no input).
+
 The run's ``start`` picks the row played at ``t_s = 0``: SimBench profiles begin on
 1 January 2016 00:00 CET, are CET (UTC+1) all year and stand for any year
 (``start="2019-07-01 12:00:00"`` plays 1 July 2016 12:00 CET; a ``start`` without a time zone
@@ -22,6 +28,7 @@ from datetime import datetime
 from typing import Any
 
 import mosaik_api_v3
+import numpy as np
 from mosaik_api_v3.types import (
     CreateResult,
     InputData,
@@ -33,6 +40,7 @@ from mosaik_api_v3.types import (
     Time,
 )
 
+from cosim.core import fleet
 from cosim.core.errors import ConfigError, SimulationError, unknown
 from cosim.core.simapi import (
     DEFAULT_START,
@@ -67,6 +75,7 @@ PARAMS = (
     Param("source", "str", "-", None, "'simbench:<CODE>' or a CSV/Parquet file path", True),
     Param("profile_step_s", "int | None", "s", None, "row spacing of a file without a t_s column"),
     Param("origin", "str | None", "-", None, "ISO date and time of the first row; None: start"),
+    Param("fleets", "bool", "-", False, "children: one fleet per element type, not per element"),
 )
 MODEL_PARAMS = tuple(p.name for p in PARAMS)
 
@@ -75,6 +84,8 @@ META: Meta = sim_meta(  # type: ignore[assignment]
         "Profiles": model_meta([], params=PARAMS),
         "Element": model_meta(ELEMENT_ATTRS, public=False),
         "Signal": model_meta(SIGNAL_ATTRS, public=False),
+        "Element" + fleet.FLEET: model_meta(ELEMENT_ATTRS, public=False),
+        "Signal" + fleet.FLEET: model_meta(SIGNAL_ATTRS, public=False),
     }
 )
 
@@ -97,6 +108,9 @@ class ProfilesSim(mosaik_api_v3.Simulator):
         self.table: model.Table | None = None
         self._positions: dict[str, dict[str, int]] = {}  # eid -> attr -> column position
         self._row: list[float] | None = None
+        # fleet eid -> attr -> column position of each unit (n_columns: a NaN, no column)
+        self._takes: dict[str, dict[str, np.ndarray]] = {}
+        self._row_array: np.ndarray | None = None  # this row and a NaN, for fleets
 
     def init(self, sid: SimId, time_resolution: float = 1.0, **sim_params: Any) -> Meta:
         """Check the time resolution (1 s per tick), ``step_s`` and ``start``."""
@@ -124,16 +138,41 @@ class ProfilesSim(mosaik_api_v3.Simulator):
         profile_step_s = model_params.get("profile_step_s")
         if profile_step_s is not None:
             profile_step_s = positive_int("profile_step_s", profile_step_s)
+        fleets = model_params.get("fleets", False)
+        if not isinstance(fleets, bool):
+            raise ConfigError(f"Profiles param fleets={fleets!r} must be True or False")
         source = model_params["source"]
         self.table = _load(source, profile_step_s, self.step_s)
         self.offset_s = self._offset_s(str(source), model_params.get("origin"))
         self.wraps = _typical_year(str(source))
         self._positions = self.table.entity_attrs()
-        children: list[CreateResult] = [
-            {"eid": eid, "type": _kind(eid), "rel": [], "extra_info": {"attrs": list(attrs)}}
-            for eid, attrs in self._positions.items()
-        ]
+        children: list[CreateResult] = (
+            self._fleets(len(self.table.columns))
+            if fleets
+            else [
+                {"eid": eid, "type": _kind(eid), "rel": [], "extra_info": {"attrs": list(attrs)}}
+                for eid, attrs in self._positions.items()
+            ]
+        )
         return [{"eid": PROFILES_EID, "type": "Profiles", "rel": [], "children": children}]
+
+    def _fleets(self, n_columns: int) -> list[CreateResult]:
+        """One fleet child per element type, over its per-element children in table order."""
+        units: dict[str, list[str]] = {}
+        for eid in self._positions:
+            units.setdefault(eid.rsplit("_", 1)[0], []).append(eid)
+        children: list[CreateResult] = []
+        for kind, eids in units.items():
+            declared = {**model.ELEMENT_ATTRS, **model.SIGNAL_ATTRS}[kind]
+            attrs = [a for a in declared if any(a in self._positions[e] for e in eids)]
+            self._takes[kind] = {
+                a: np.array([self._positions[e].get(a, n_columns) for e in eids], dtype=np.int64)
+                for a in attrs
+            }
+            info = {fleet.UNITS: eids, "attrs": attrs}
+            kind_type = _kind(eids[0]) + fleet.FLEET
+            children.append({"eid": kind, "type": kind_type, "rel": [], "extra_info": info})
+        return children
 
     def step(self, time: Time, inputs: InputData, max_advance: Time) -> Time | None:
         """Take the row that applies at ``time`` (zero-order hold)."""
@@ -148,11 +187,16 @@ class ProfilesSim(mosaik_api_v3.Simulator):
                 f" after start={self.start.isoformat(' ')} ({self.table.n_rows} rows x"
                 f" {self.table.step_s} s, {self.offset_s} s of them before start)"
             )
-        self._row = self.table.row_at(at_s).tolist()  # plain floats: JSON-safe across processes
+        if self._takes:  # fleets: arrays taken from the row, NaN where a unit has no column
+            self._row_array = np.append(self.table.row_at(at_s), np.nan)
+        else:
+            self._row = self.table.row_at(at_s).tolist()  # plain floats: JSON-safe everywhere
         return time + self.step_s
 
     def get_data(self, outputs: OutputRequest) -> OutputData:
         """The current row's values of the requested entities and attrs."""
+        if self._takes:
+            return self._fleet_data(outputs)
         row = self._row
         if row is None:
             raise SimulationError("get_data() before the first step()")
@@ -168,12 +212,29 @@ class ProfilesSim(mosaik_api_v3.Simulator):
             raise self._bad_request(outputs) from None
         return data
 
-    def _bad_request(self, outputs: OutputRequest) -> SimulationError:
+    def _fleet_data(self, outputs: OutputRequest) -> OutputData:
+        """The current row's values of the requested fleets, one array per attr."""
+        row = self._row_array
+        if row is None:
+            raise SimulationError("get_data() before the first step()")
+        data: dict[str, dict[str, Any]] = {}
+        try:
+            for eid, attrs in outputs.items():
+                takes = self._takes[eid]
+                data[eid] = {attr: fleet.on_wire(row[takes[attr]]) for attr in attrs}
+        except KeyError:
+            raise self._bad_request(outputs, self._takes) from None
+        return data
+
+    def _bad_request(
+        self, outputs: OutputRequest, known: dict[str, Any] | None = None
+    ) -> SimulationError:
         """The error for the first entity or attr in ``outputs`` that the table lacks."""
+        known = self._positions if known is None else known
         for eid, attrs in outputs.items():
-            positions = self._positions.get(eid)
+            positions = known.get(eid)
             if positions is None:
-                shown = list(self._positions)
+                shown = list(known)
                 more = f" (+{len(shown) - 10} more)" if len(shown) > 10 else ""
                 return SimulationError(
                     f"entity {eid!r} has no outputs; the table's elements: "
