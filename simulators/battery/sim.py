@@ -143,4 +143,3 @@ class BatterySim(UnitSim[BatteryParams]):
             self._arrays["p_available_discharge_mw"] = discharge
             return self._arrays[attr]
         return super().output(attr)
-
