@@ -10,6 +10,7 @@ import inspect
 from collections.abc import Iterable
 from typing import Any
 
+from cosim.core import fleet
 from cosim.run import registry
 
 DOCS_BEGIN = (
@@ -34,12 +35,34 @@ def _default(param: dict[str, Any]) -> str:
     return "required" if param.get("required") else repr(param["default"])
 
 
+def fleet_note(model: str, models: dict[str, Any]) -> str:
+    """The line that stands for model ``model``'s fleet model, if it has one, else ""."""
+    name = model + fleet.FLEET
+    if not _is_fleet(name, models):
+        return ""
+    return (
+        f"Also as `{name}`: one entity for many units, each param a scalar (all units) or a "
+        "list (one value per unit) plus `n_units`; the same attributes as arrays over its "
+        f'units, whose ids (`extra_info["{fleet.UNITS}"]`) are those of single units.'
+    )
+
+
+def _is_fleet(model: str, models: dict[str, Any]) -> bool:
+    """``model`` is the generic fleet form of another model (its params plus ``n_units``)."""
+    unit = models.get(model.removesuffix(fleet.FLEET)) if model.endswith(fleet.FLEET) else None
+    own = models.get(model)
+    return unit is not None and own is not None and own["params"] == [*unit["params"], "n_units"]
+
+
 def _rows(models: dict[str, Any]) -> list[tuple[str, str, list[list[str]], list[list[str]]]]:
-    """Per public model with a schema: (model, kind, param rows, attr rows)."""
+    """Per public model with a schema, but for fleet models (:func:`fleet_note`): (model,
+    kind, param rows, attr rows)."""
     out = []
     for model, desc in models.items():
         schema = desc.get("schema")
-        if schema is None or not (desc.get("public", True) or schema["attrs"]):
+        if _is_fleet(model, models) or schema is None:
+            continue
+        if not (desc.get("public", True) or schema["attrs"]):
             continue
         params = [
             [p["name"], p["type"], p["unit"], _default(p), p["doc"]] for p in schema["params"]
@@ -60,13 +83,15 @@ def _aligned(header: list[str], rows: list[list[str]]) -> list[str]:
 
 def render_sim(name: str) -> str:
     """``cosim sims NAME``: each model's create params and attributes, aligned."""
-    meta = meta_of(name)
+    models = meta_of(name).get("models", {})
     lines = [f"{name}: {summary_line(name)}"]
-    rows = _rows(meta.get("models", {}))
+    rows = _rows(models)
     if not rows:
         lines.append("  (its models are declared when it starts, e.g. from an FMU's description)")
     for model, kind, params, attrs in rows:
         lines.append(f"\nmodel {model} ({kind})")
+        if note := fleet_note(model, models):
+            lines.append(f"  {note}")
         if params:
             lines.append("  create params:")
             head = ["name", "type", "unit", "default", "description"]
@@ -107,12 +132,15 @@ def markdown(names: Iterable[str] | None = None) -> str:
     lines = [DOCS_BEGIN, "", f"## Reference of {which}", ""]
     lines.append("Printed by `cosim sims NAME` as well; a test keeps this part in step.")
     for name in registry.SIMULATORS if names is None else names:
-        rows = _rows(meta_of(name).get("models", {}))
+        models = meta_of(name).get("models", {})
+        rows = _rows(models)
         if not rows:
             continue
         lines += ["", f"### {name}", "", summary_line(name)]
         for model, kind, params, attrs in rows:
             lines += ["", f"**{model}** ({kind})", ""]
+            if note := fleet_note(model, models):
+                lines += [note, ""]
             if params:
                 head = ["param", "type", "unit", "default", "description"]
                 lines += [*_md_table(head, [[f"`{r[0]}`", *r[1:]] for r in params]), ""]

@@ -164,6 +164,8 @@ def gather(
     ``{attr: (values, given)}`` for every attr of ``defaults`` (see
     :func:`cosim.core.simapi.gather`, which this extends to fleets)."""
     how = how or {}
+    if len(where._unit_pos) == len(where.of):  # single units only: the per-unit path as is
+        return gather_units(inputs, where._unit_pos, where.n, defaults, how=how, error=error)
     single = {e: a for e, a in inputs.items() if not isinstance(where.of.get(e), slice)}
     out = gather_units(single, where._unit_pos, where.n, defaults, how=how, error=error)
     for eid, attrs in inputs.items():
@@ -206,15 +208,19 @@ def output_data(
         if span is None:
             raise SimulationError(f"get_data for unknown entity {eid!r}")
         values = {}
-        for attr in attrs:
-            array = arrays.get(attr)
-            if array is None:
-                array = arrays[attr] = array_of(attr)
-            if isinstance(span, slice):
+        if isinstance(span, slice):
+            for attr in attrs:
+                array = arrays.get(attr)
+                if array is None:
+                    array = arrays[attr] = array_of(attr)
                 values[attr] = on_wire(array[span])
-            else:
+        else:  # one lookup per attr and unit: this runs for every unit and attr of a step
+            for attr in attrs:
                 column = lists.get(attr)
                 if column is None:
+                    array = arrays.get(attr)
+                    if array is None:
+                        array = arrays[attr] = array_of(attr)
                     column = lists[attr] = array.tolist()
                 values[attr] = column[span]
         data[eid] = values

@@ -1,43 +1,21 @@
-"""mosaik adapter of stationary batteries: entities, inputs and outputs; no physics.
+"""mosaik adapter of stationary batteries (:mod:`simulators.adapter`); no physics.
 
-Each ``Battery`` entity (``battery_0``, ``battery_1``, ... over all create calls) is one battery;
-all are stepped together by one vectorised ``model.step`` call. Sign (pandapower storage):
-``p_mw > 0`` charges from the grid. Inputs with several sources are summed; a source that sends
-None counts as absent. Without inputs a battery in mode ``set_point`` stays idle (0 MW).
+Each ``Battery`` entity (``battery_0``, ``battery_1``, ... over all create calls) is one battery,
+a ``BatteryFleet`` entity many; all are stepped together by one vectorised ``model.step``
+call. Sign (pandapower storage): ``p_mw > 0`` charges from the grid. Inputs with several
+sources are summed; a source that sends None counts as absent. Without inputs a battery in
+mode ``set_point`` stays idle (0 MW).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-import mosaik_api_v3
 import numpy as np
-from mosaik_api_v3.types import (
-    CreateResult,
-    InputData,
-    Meta,
-    ModelName,
-    OutputData,
-    OutputRequest,
-    SimId,
-    Time,
-)
 
-from cosim.core.errors import ConfigError, SimulationError, unknown
-from cosim.core.simapi import (
-    DEFAULT_STEP_S,
-    Attr,
-    check_init,
-    check_inputs,
-    check_num,
-    gather,
-    model_meta,
-    not_an_output,
-    output_data,
-    params_of,
-    sim_meta,
-)
+from cosim.core.errors import ConfigError
+from cosim.core.simapi import Attr, params_of
+from simulators.adapter import Given, Input, Schema, UnitSim, units_of
 from simulators.battery import model
 from simulators.battery.model import BatteryParams, Fleet, initial_energy
 
@@ -82,113 +60,86 @@ OUTPUTS = (
     LIMIT_VIOLATED,
     GRID_FORMING,
 )
-INPUT_DEFAULTS = {a.name: 0.0 for a in INPUTS}
 MODEL = "Battery"
 PARAMS = params_of(BatteryParams)
-
-META: Meta = sim_meta(  # type: ignore[assignment]
-    {MODEL: model_meta((*INPUTS, *OUTPUTS), params=PARAMS, inputs=INPUTS)}
+SCHEMA = Schema(
+    MODEL,
+    "battery_",
+    PARAMS,
+    (
+        Input(P_SET_MW, 0.0),
+        Input(P_LOAD_MW, 0.0),
+        Input(P_GEN_MW, 0.0),
+        Input(P_SLACK_MW, 0.0, nan_is_none=True),
+    ),
+    OUTPUTS,
 )
+META = SCHEMA.meta()
+NEEDS = {
+    "p_slack_mw": ("grid_forming", "grid_forming=True"),
+    "p_load_mw": ("self_consumption", "mode='self_consumption'"),
+    "p_gen_mw": ("self_consumption", "mode='self_consumption'"),
+}
+"""Inputs only some batteries take: the Fleet flag that allows them, and what it means."""
 
 
-class BatterySim(mosaik_api_v3.Simulator):
+class BatterySim(UnitSim[BatteryParams]):
     """Stationary batteries (set point, self-consumption or island slack).
 
     Sim params: ``step_s`` [s] (default 900), ``start`` (ISO date and time of t_s = 0; batteries
     do not depend on it). Model params of ``Battery``: the fields of ``BatteryParams``.
     """
 
+    schema = SCHEMA
+
     def __init__(self) -> None:
-        super().__init__(META)
-        self.step_s = DEFAULT_STEP_S
-        self.start = datetime(2016, 1, 1)
-        self._units: list[BatteryParams] = []
-        self._fleet: Fleet | None = None
+        super().__init__()
+        self.fleet = Fleet.of([])
         self._e_mwh = np.zeros(0)
-        self._pos: dict[str, int] = {}
-        self._eids: list[str] = []
         self._result: model.StepResult | None = None
-        self._out: dict[str, list[Any]] = {}
 
-    def init(self, sid: SimId, time_resolution: float = 1.0, **sim_params: Any) -> Meta:
-        """Check the time resolution (1 s per tick) and read ``step_s`` and ``start``."""
-        self.step_s, self.start = check_init(time_resolution, sim_params)
-        return self.meta
+    def make(self, params: dict[str, Any]) -> BatteryParams:
+        """``BatteryParams`` from create params."""
+        return BatteryParams.from_kwargs(params)
 
-    def create(self, num: int, model: ModelName, **model_params: Any) -> list[CreateResult]:
-        """Append ``num`` batteries with the given ``BatteryParams`` fields."""
-        if model != MODEL:
-            raise unknown("model", model, [MODEL])
-        check_num(num)
-        params = BatteryParams.from_kwargs(model_params)
-        new_eids = [f"battery_{len(self._eids) + k}" for k in range(num)]
-        units = [params] * num
-        self._units += units
-        self._fleet = Fleet.of(self._units)
-        self._e_mwh = np.concatenate([self._e_mwh, initial_energy(units)])
-        for eid in new_eids:
-            self._pos[eid] = len(self._eids)
-            self._eids.append(eid)
-        self._result = None
-        return [{"eid": eid, "type": MODEL, "rel": []} for eid in new_eids]
+    def extend(self, groups: list[tuple[BatteryParams, int]], first: int, eids: list[str]) -> None:
+        """Append the batteries, each at its initial state of charge."""
+        self._e_mwh = np.concatenate([self._e_mwh, initial_energy(units_of(groups))])
+        self.fleet = Fleet.of(units_of([*self.groups, *groups]))
 
-    def step(self, time: Time, inputs: InputData, max_advance: Time) -> Time | None:
-        """Gather the inputs and advance all batteries by one step."""
-        fleet = self._fleet
-        if fleet is None:
-            raise SimulationError("step() before create(): no batteries")
-        given = gather(inputs, self._pos, fleet.size, INPUT_DEFAULTS)
-        self._check_inputs(given, fleet)
+    def advance(self, time: int, given: Given) -> dict[str, np.ndarray]:
+        """Requested power from the set point or self-consumption, then one model step."""
+        fleet = self.fleet
+        for attr, (flag, need) in NEEDS.items():
+            wrong = given[attr][1] & ~getattr(fleet, flag)
+            if wrong.any():
+                eid = self.eids[int(np.argmax(wrong))]
+                raise ConfigError(f"input {attr!r} of {eid!r} needs a battery with {need}")
         p_set, has_set = given["p_set_mw"]
         request = model.requested_power(
             fleet, p_set, has_set, given["p_load_mw"][0], given["p_gen_mw"][0]
         )
         p_slack, has_slack = given["p_slack_mw"]
         slack = np.where(has_slack, p_slack, np.nan)
-        self._result = model.step(self._e_mwh, request, slack, self.step_s, fleet)
-        self._e_mwh = self._result.e_mwh
-        self._out = {}
-        return time + self.step_s
-
-    def _check_inputs(self, given: dict[str, tuple[np.ndarray, np.ndarray]], fleet: Fleet) -> None:
-        """Finite values only; p_slack_mw only to grid-forming and p_load/p_gen_mw only to
-        self-consumption batteries."""
-        allowed = {
-            "p_slack_mw": fleet.grid_forming,
-            "p_load_mw": fleet.self_consumption,
-            "p_gen_mw": fleet.self_consumption,
+        result = self._result = model.step(self._e_mwh, request, slack, self.step_s, fleet)
+        self._e_mwh = result.e_mwh
+        return {
+            "p_mw": result.p_mw,
+            "e_mwh": result.e_mwh,
+            "p_loss_mw": result.p_loss_mw,
+            "limit_violated": result.limit_violated,
+            "grid_forming": fleet.grid_forming,
+            "e_max_mwh": fleet.e_max_mwh,
         }
-        for attr, (values, present) in given.items():
-            bad = np.isinf(values) if attr == "p_slack_mw" else ~np.isfinite(values)
-            check_inputs(attr, values, present & bad, self._eids, "finite")
-            wrong = present & ~allowed[attr] if attr in allowed else None
-            if wrong is not None and wrong.any():
-                eid = self._eids[int(np.argmax(wrong))]
-                need = "grid_forming=True" if attr == "p_slack_mw" else "mode='self_consumption'"
-                raise ConfigError(f"input {attr!r} of {eid!r} needs a battery with {need}")
 
-    def get_data(self, outputs: OutputRequest) -> OutputData:
-        """This step's outputs of the requested batteries, as plain floats and bools."""
-        if self._result is None:
-            raise SimulationError("get_data() before the first step()")
-        return output_data(outputs, self._pos, self._out, self._column)
-
-    def _column(self, attr: str) -> list[Any]:
-        """One output over all batteries, as a list of plain Python values."""
-        result, fleet = self._result, self._fleet
-        assert result is not None and fleet is not None
-        if attr in ("p_available_charge_mw", "p_available_discharge_mw"):
-            charge, discharge = model.available_power(result.e_mwh, self.step_s, fleet)
-            self._out["p_available_charge_mw"] = charge.tolist()
-            self._out["p_available_discharge_mw"] = discharge.tolist()
-            return self._out[attr]
+    def output(self, attr: str) -> np.ndarray:
+        """State of charge and the next step's available power, made when asked for."""
+        assert self._result is not None
         if attr == "soc_frac":
-            return (result.e_mwh / fleet.e_max_mwh).tolist()
-        if attr == "grid_forming":
-            return fleet.grid_forming.tolist()
-        if attr == "e_max_mwh":
-            return fleet.e_max_mwh.tolist()
-        if attr in ("p_mw", "e_mwh", "p_loss_mw", "limit_violated"):
-            column: np.ndarray = getattr(result, attr)
-            return column.tolist()
-        raise not_an_output(attr, MODEL, OUTPUTS)
+            return self._result.e_mwh / self.fleet.e_max_mwh
+        if attr in ("p_available_charge_mw", "p_available_discharge_mw"):
+            charge, discharge = model.available_power(self._result.e_mwh, self.step_s, self.fleet)
+            self._arrays["p_available_charge_mw"] = charge
+            self._arrays["p_available_discharge_mw"] = discharge
+            return self._arrays[attr]
+        return super().output(attr)

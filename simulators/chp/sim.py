@@ -1,6 +1,7 @@
 """mosaik adapter of CHP units (``model``) and their heat demand (``heat_demand``); no physics.
 
-Entities ``chp_0``, ``chp_1``, ... of model ``CHP``, all stepped by one vectorised call.
+Entities ``chp_0``, ``chp_1``, ... of model ``CHP`` (or ``CHPFleet`` entities of many units,
+:mod:`simulators.adapter`), all stepped by one vectorised call.
 Signs are pandapower's sgen: ``p_mw > 0`` injects, ``q_mvar > 0`` injects reactive power.
 
 Sim params: ``step_s`` [s] (default 900), ``start`` (ISO date and time of ``t_s = 0``, default
@@ -24,25 +25,11 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
-import mosaik_api_v3
 import numpy as np
-from mosaik_api_v3.types import CreateResult, InputData, Meta, OutputData, OutputRequest
 
-from cosim.core.errors import SimulationError, unknown
-from cosim.core.simapi import (
-    DEFAULT_STEP_S,
-    Attr,
-    Param,
-    array_column,
-    check_init,
-    check_inputs,
-    check_num,
-    gather,
-    model_meta,
-    output_data,
-    params_of,
-    sim_meta,
-)
+from cosim.core.errors import SimulationError
+from cosim.core.simapi import Attr, Param, params_of
+from simulators.adapter import Given, Input, Schema, UnitSim
 from simulators.chp import model as chp_model
 from simulators.chp.heat_demand import SECONDS_PER_YEAR, HeatDemand, HeatTable, read_heat_table
 
@@ -74,10 +61,7 @@ OUTPUTS = (
     P_HEAT_DUMPED_MW, P_TANK_LOSS_MW, ON, CO2_KG_PER_H, STARTS, P_LIMIT_VIOLATION_MW,
     LIMIT_VIOLATED, P_AVAILABLE_MW, P_MIN_MW,
 )  # fmt: skip
-ATTRS = tuple(dict.fromkeys((*INPUTS, *OUTPUTS)))
-INPUT_DEFAULTS = {"p_set_mw": 0.0, "p_slack_mw": np.nan, "p_heat_demand_mw": np.nan}
 MODEL = "CHP"
-EID_PREFIX = "chp_"
 HEAT_DEMAND = Param(
     "heat_demand",
     "str | None",
@@ -85,19 +69,24 @@ HEAT_DEMAND = Param(
     None,
     "CSV/Parquet heat demand of the units of this call; None: the sim's file or the synthetic SLP",
 )
-MODEL_EXTRA = (HEAT_DEMAND.name,)
-SIM_PARAMS = ("step_s", "start", "heat_demand")
-
-META: Meta = sim_meta(  # type: ignore[assignment]
-    {
-        MODEL: model_meta(
-            ATTRS,
-            params=[*params_of(chp_model.Params), HEAT_DEMAND],
-            inputs=INPUTS,
-            outputs=OUTPUTS,
-        )
-    }
+SCHEMA = Schema(
+    MODEL,
+    "chp_",
+    (*params_of(chp_model.Params), HEAT_DEMAND),
+    (  # NaN in p_slack_mw and p_heat_demand_mw means "none"
+        Input(P_SET_MW, 0.0),
+        Input(P_SLACK_MW, np.nan, nan_is_none=True),
+        Input(P_HEAT_DEMAND_MW, np.nan, nan_is_none=True, min_value=0.0),
+    ),
+    OUTPUTS,
+    sim_params=(
+        Param("heat_demand", "str | None", "-", None, "CSV/Parquet heat demand of every unit"),
+    ),
+    input_error=SimulationError,
 )
+META = SCHEMA.meta()
+Unit = tuple[chp_model.Params, str | None]
+"""One unit's params and its heat demand file (None: the sim's, else synthetic)."""
 
 
 def year_offset_s(when: datetime) -> int:
@@ -105,94 +94,70 @@ def year_offset_s(when: datetime) -> int:
     return int((when - when.replace(month=1, day=1, hour=0, minute=0, second=0)).total_seconds())
 
 
-class ChpSim(mosaik_api_v3.Simulator):
+class ChpSim(UnitSim[Unit]):
     """CHP units with tank and boiler, heat-led or power-led, optionally grid-forming."""
 
+    schema = SCHEMA
+
     def __init__(self) -> None:
-        super().__init__(META)
-        self.step_s = DEFAULT_STEP_S
+        super().__init__()
         self.demand = HeatDemand(0)
         self.sim_table: HeatTable | None = None
-        self.groups: list[tuple[chp_model.Params, int]] = []
         self.fleet = chp_model.Fleet.of([])
         self.state = chp_model.State.initial([])
-        self.eids: list[str] = []
-        self._pos: dict[str, int] = {}
-        self._arrays: dict[str, np.ndarray] = {}
-        self._lists: dict[str, list[Any]] = {}
 
-    def init(self, sid: str, time_resolution: float = 1.0, **sim_params: Any) -> Meta:
-        """Check the time resolution (1 s per tick); read ``step_s``, ``start``, ``heat_demand``."""
-        self.step_s, start = check_init(time_resolution, sim_params, SIM_PARAMS)
-        offset_s = year_offset_s(start)
-        self.demand = HeatDemand(offset_s % SECONDS_PER_YEAR)
-        if sim_params.get("heat_demand") is not None:
-            self.sim_table = read_heat_table(str(sim_params["heat_demand"]), self.step_s)
-        return self.meta
+    def read_params(self, params: dict[str, Any]) -> None:
+        """Place the synthetic demand in the year by ``start``; read the sim's heat file."""
+        self.demand = HeatDemand(year_offset_s(self.start) % SECONDS_PER_YEAR)
+        if params["heat_demand"] is not None:
+            self.sim_table = read_heat_table(str(params["heat_demand"]), self.step_s)
 
-    def create(self, num: int, model: str, **model_params: Any) -> list[CreateResult]:
-        """Append ``num`` units with the given params; ids ``chp_<k>`` with a running k."""
-        if model != MODEL:
-            raise unknown("model", model, [MODEL])
-        check_num(num)
-        source = model_params.pop("heat_demand", None)
-        params = chp_model.Params.from_dict(model_params, extra=MODEL_EXTRA)
-        first = len(self.eids)
-        positions = range(first, first + num)
-        eids = [f"{EID_PREFIX}{k}" for k in positions]
-        table = self.sim_table if source is None else read_heat_table(str(source), self.step_s)
-        if table is not None:
-            self.demand.add_table(positions, eids, table)
-        else:
-            self.demand.add_synthetic(positions, params.e_heat_annual_mwh, params.heat_slp)
-        self.groups.append((params, num))
-        self.fleet = chp_model.Fleet.of(self.groups)
-        self.state = self.state.extended(chp_model.State.initial([(params, num)]))
-        self.eids += eids
-        self._pos.update((eid, k) for k, eid in zip(positions, eids, strict=True))
-        return [{"eid": eid, "type": MODEL, "rel": []} for eid in eids]
+    def make(self, params: dict[str, Any]) -> Unit:
+        """The unit's Params and its own heat demand file."""
+        rest = {k: v for k, v in params.items() if k != HEAT_DEMAND.name}
+        unit = chp_model.Params.from_dict(rest, extra=(HEAT_DEMAND.name,))
+        return unit, params.get(HEAT_DEMAND.name)
 
-    def step(self, time: int, inputs: InputData, max_advance: int) -> int:
-        """Gather inputs, step all units once, ``return time + step_s``."""
-        if not self.eids:
-            raise SimulationError("step() before create(): no CHP units")
-        p_set, p_slack, demand_in = self._gather(inputs)
+    def extend(self, groups: list[tuple[Unit, int]], first: int, eids: list[str]) -> None:
+        """Heat demand of each group (its file, the sim's, or synthetic), then the state."""
+        read: dict[str, HeatTable] = {}
+        sources = []
+        for (params, source), n in groups:
+            ids, eids = eids[:n], eids[n:]
+            if source is not None and str(source) not in read:
+                read[str(source)] = read_heat_table(str(source), self.step_s)
+            table = self.sim_table if source is None else read[str(source)]
+            if table is not None:
+                table.columns_for(ids)  # raises before anything is added
+            sources.append((range(first, first + n), ids, table, params))
+            first += n
+        for positions, ids, table, params in sources:
+            if table is not None:
+                self.demand.add_table(positions, ids, table)
+            else:
+                self.demand.add_synthetic(positions, params.e_heat_annual_mwh, params.heat_slp)
+        new = [(params, n) for (params, _), n in groups]
+        self.fleet = chp_model.Fleet.of([(p, n) for (p, _), n in self.groups] + new)
+        self.state = self.state.extended(chp_model.State.initial(new))
+
+    def advance(self, time: int, given: Given) -> dict[str, np.ndarray]:
+        """Heat demand (the input where given), then one model step of all units."""
+        p_set, p_slack, demand_in = (given[a.name][0] for a in INPUTS)
+        bad = ~np.isnan(p_slack) & ~self.fleet.grid_forming
+        if bad.any():
+            shown = [self.eids[k] for k in np.flatnonzero(bad)]
+            raise SimulationError(f"p_slack_mw for {shown}, which are not grid_forming")
         demand = self.demand.at(time, self.step_s)
         demand = np.where(np.isnan(demand_in), demand, demand_in)
         self.state, flows = chp_model.step(
             self.state, self.fleet, self.step_s, demand, p_set, p_slack
         )
-        self._arrays = {f.name: getattr(flows, f.name) for f in fields(flows)}
-        self._arrays.update(
+        arrays = {f.name: getattr(flows, f.name) for f in fields(flows)}
+        arrays.update(
             e_tank_mwh=self.state.e_tank_mwh,
             on=self.state.on,
             starts=self.state.starts,
             p_available_mw=self.fleet.p_el_max_mw,
             p_min_mw=self.fleet.p_el_min_mw,
         )
-        self._lists = {}
-        return time + self.step_s
-
-    def _gather(self, inputs: InputData) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Input arrays: p_set (default 0), p_slack and heat demand (NaN = none) [MW]."""
-        given = gather(inputs, self._pos, len(self.eids), INPUT_DEFAULTS, error=SimulationError)
-        p_set, p_slack, demand = (given[a.name][0] for a in INPUTS)
-        bad = ~np.isnan(p_slack) & ~self.fleet.grid_forming
-        if bad.any():
-            shown = [self.eids[k] for k in np.flatnonzero(bad)]
-            raise SimulationError(f"p_slack_mw for {shown}, which are not grid_forming")
-        # NaN in p_slack_mw and p_heat_demand_mw means "none"
-        check_inputs("p_set_mw", p_set, ~np.isfinite(p_set), self.eids, "finite")
-        check_inputs("p_slack_mw", p_slack, np.isinf(p_slack), self.eids, "finite")
-        bad = np.isinf(demand) | (demand < 0)
-        check_inputs("p_heat_demand_mw", demand, bad, self.eids, "finite and >= 0")
-        return p_set, p_slack, demand
-
-    def get_data(self, outputs: OutputRequest) -> OutputData:
-        """The requested outputs as plain floats, bools and ints (JSON-safe)."""
-        if not self._arrays:
-            raise SimulationError("get_data() before the first step()")
-        return output_data(outputs, self._pos, self._lists, self._column)
-
-    def _column(self, attr: str) -> list[Any]:
-        return array_column(self._arrays, attr, MODEL, OUTPUTS)
+        return arrays

@@ -1,10 +1,8 @@
 """Run the EV simulator as its own process: ``python -m simulators.ev HOST:PORT``."""
 
-import mosaik_api_v3
-
-from cosim.core import lifeline
+from cosim.core import fleet, lifeline
 from simulators.ev.sim import EVSim
 
 if __name__ == "__main__":
     lifeline.bind()  # dies with the run that started it
-    mosaik_api_v3.start_simulation(EVSim(), "cosim EV charging simulator")
+    fleet.serve(EVSim(), "cosim EV charging simulator")

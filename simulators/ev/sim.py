@@ -1,46 +1,25 @@
 """mosaik adapter of EVs charging at home: entities, inputs and outputs; no physics.
 
-Each ``EV`` entity (``ev_0``, ``ev_1``, ... over all create calls) is one EV with its charger;
-all are stepped together by one vectorised ``model.step`` call. Sign (pandapower, the charger
-as a load): ``p_mw > 0`` charges. ``p_set_mw`` from several sources is summed; a source that
-sends None counts as absent, and without a set point an EV charges uncontrolled (full power
-from arrival until its target or its departure).
+Each ``EV`` entity (``ev_0``, ``ev_1``, ... over all create calls) is one EV with its charger,
+an ``EVFleet`` entity many (:mod:`simulators.adapter`); all are stepped together by one
+vectorised ``model.step`` call. Sign (pandapower, the charger as a load): ``p_mw > 0``
+charges. ``p_set_mw`` from several sources is summed; a source that sends None counts as
+absent, and without a set point an EV charges uncontrolled (full power from arrival until its
+target or its departure).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
-import mosaik_api_v3
 import numpy as np
-from mosaik_api_v3.types import (
-    CreateResult,
-    InputData,
-    Meta,
-    ModelName,
-    OutputData,
-    OutputRequest,
-    SimId,
-    Time,
-)
 
-from cosim.core.errors import ConfigError, SimulationError, unknown
-from cosim.core.simapi import (
-    DEFAULT_STEP_S,
-    Attr,
-    check_init,
-    check_inputs,
-    check_num,
-    gather,
-    model_meta,
-    not_an_output,
-    output_data,
-    sim_meta,
-)
+from cosim.core.errors import ConfigError
+from cosim.core.simapi import Attr, Param
+from simulators.adapter import Given, Input, Schema, UnitSim, units_of
 from simulators.ev import model
 from simulators.ev.model import Fleet
-from simulators.ev.params import PARAMS, EVParams, split_params
+from simulators.ev.params import PARAMS, EVParams, MobilityParams, split_params
 from simulators.ev.sessions import Sessions
 
 P_SET_MW = Attr(
@@ -73,106 +52,93 @@ OUTPUTS = (
     P_MIN_MW,
     P_MAX_MW,
 )
-INPUT_DEFAULTS = {a.name: 0.0 for a in INPUTS}
 MODEL = "EV"
-SIM_PARAMS = ("step_s", "start", "seed")
-
-META: Meta = sim_meta(  # type: ignore[assignment]
-    {MODEL: model_meta((*INPUTS, *OUTPUTS), params=PARAMS, inputs=INPUTS)}
+SCHEMA = Schema(
+    MODEL,
+    "ev_",
+    PARAMS,
+    (Input(P_SET_MW, 0.0),),
+    OUTPUTS,
+    sim_params=(Param("seed", "int", "-", 0, "seed of the generated sessions, >= 0"),),
 )
+META = SCHEMA.meta()
+Unit = tuple[EVParams, MobilityParams | None, str | None]
+"""One EV: its params, and its sessions' statistics (generated) or file."""
 
 
-class EVSim(mosaik_api_v3.Simulator):
+class EVSim(UnitSim[Unit]):
     """EVs charging at home, with sessions generated (seeded) or read from a CSV file.
 
     Sim params: ``step_s`` [s] (default 900), ``start`` (ISO date and time of t_s = 0: day
     types and times of day of generated sessions), ``seed`` (int >= 0, default 0). Model params
     of ``EV``: the fields of ``params.EVParams``, then either ``sessions`` (a CSV path) or the
-    fields of ``params.MobilityParams`` (statistics of generated sessions).
+    fields of ``params.MobilityParams`` (statistics of generated sessions). The sessions of
+    one create call (of one ``EVFleet`` with scalar params) come from one random stream.
     """
 
+    schema = SCHEMA
+
     def __init__(self) -> None:
-        super().__init__(META)
-        self.step_s = DEFAULT_STEP_S
-        self.start = datetime(2016, 1, 1)
+        super().__init__()
         self.seed = 0
         self.sessions = Sessions()
-        self._units: list[EVParams] = []
-        self._fleet: Fleet | None = None
-        self._pos: dict[str, int] = {}
-        self._eids: list[str] = []
+        self.fleet = Fleet.of([])
         self._state: model.State | None = None
-        self._result: model.StepResult | None = None
         self._time = 0
-        self._out: dict[str, list[Any]] = {}
 
-    def init(self, sid: SimId, time_resolution: float = 1.0, **sim_params: Any) -> Meta:
-        """Check the time resolution (1 s per tick) and read ``step_s``, ``start``, ``seed``."""
-        self.step_s, self.start = check_init(time_resolution, sim_params, SIM_PARAMS)
-        seed = sim_params.get("seed", 0)
+    def read_params(self, params: dict[str, Any]) -> None:
+        """The seed of the generated sessions."""
+        seed = params["seed"]
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise ConfigError(f"seed={seed!r} must be an int >= 0")
         self.seed = seed
-        return self.meta
 
-    def create(self, num: int, model: ModelName, **model_params: Any) -> list[CreateResult]:
-        """Append ``num`` alike EVs; their sessions come from ``sessions`` or are generated."""
-        if model != MODEL:
-            raise unknown("model", model, [MODEL])
-        check_num(num)
+    def make(self, params: dict[str, Any]) -> Unit:
+        """EV params, and statistics or a sessions file."""
+        return split_params(params)
+
+    def extend(self, groups: list[tuple[Unit, int]], first: int, eids: list[str]) -> None:
+        """The sessions of each group: read from its file, or a random stream of its own."""
         if self._state is not None:
             raise ConfigError("EVs must be created before the first step")
-        ev, stats, path = split_params(model_params)
-        if path is not None:
-            self.sessions.add_file(num, path, ev)
-        else:
-            assert stats is not None
-            self.sessions.add_generated(num, ev, stats, self.seed, self.start)
-        new_eids = [f"ev_{len(self._eids) + k}" for k in range(num)]
-        self._units += [ev] * num
-        self._fleet = Fleet.of(self._units)
-        for eid in new_eids:
-            self._pos[eid] = len(self._eids)
-            self._eids.append(eid)
-        return [{"eid": eid, "type": MODEL, "rel": []} for eid in new_eids]
+        for (ev, stats, path), n in groups:
+            if path is not None:
+                self.sessions.add_file(n, path, ev)
+            else:
+                assert stats is not None
+                self.sessions.add_generated(n, ev, stats, self.seed, self.start)
+        self.fleet = Fleet.of([ev for ev, _, _ in units_of([*self.groups, *groups])])
 
-    def step(self, time: Time, inputs: InputData, max_advance: Time) -> Time | None:
-        """Gather the set points and advance all EVs by one step."""
-        fleet = self._fleet
-        if fleet is None:
-            raise SimulationError("step() before create(): no EVs")
-        p_set, has_set = gather(inputs, self._pos, fleet.size, INPUT_DEFAULTS)["p_set_mw"]
-        check_inputs("p_set_mw", p_set, has_set & ~np.isfinite(p_set), self._eids, "finite")
+    def advance(self, time: int, given: Given) -> dict[str, np.ndarray]:
+        """Sessions up to the step's end, then one model step of all EVs."""
+        p_set, has_set = given["p_set_mw"]
         self.sessions.cover(time + self.step_s)
         if self._state is None:
-            self._state = model.initial_state(fleet, self.sessions.table, time)
-        self._state, self._result = model.step(
-            self._state, self.sessions.table, time, self.step_s, p_set, has_set, fleet
+            self._state = model.initial_state(self.fleet, self.sessions.table, time)
+        self._state, result = model.step(
+            self._state, self.sessions.table, time, self.step_s, p_set, has_set, self.fleet
         )
         self._time = time
-        self._out = {}
-        return time + self.step_s
+        return {
+            "p_mw": result.p_mw,
+            "p_loss_mw": result.p_loss_mw,
+            "connected": result.connected,
+            "e_needed_mwh": result.e_needed_mwh,
+            "t_departure_s": result.t_departure_s,
+            "e_unmet_mwh": self._state.e_unmet_mwh,
+        }
 
-    def get_data(self, outputs: OutputRequest) -> OutputData:
-        """This step's outputs of the requested EVs, as plain floats, ints and bools."""
-        if self._result is None:
-            raise SimulationError("get_data() before the first step()")
-        return output_data(outputs, self._pos, self._out, self._column)
-
-    def _column(self, attr: str) -> list[Any]:
-        """One output over all EVs, as a list of plain Python values."""
-        state, result, fleet = self._state, self._result, self._fleet
-        assert state is not None and result is not None and fleet is not None
+    def output(self, attr: str) -> np.ndarray:
+        """State of charge and the next step's power bounds, made when asked for."""
+        state = self._state
+        assert state is not None
+        if attr == "soc_frac":
+            return state.e_mwh / self.fleet.e_max_mwh
         if attr in ("p_min_mw", "p_max_mw"):
             t1 = self._time + self.step_s
-            p_min, p_max = model.next_bounds(state, self.sessions.table, t1, self.step_s, fleet)
-            self._out["p_min_mw"], self._out["p_max_mw"] = p_min.tolist(), p_max.tolist()
-            return self._out[attr]
-        if attr == "soc_frac":
-            return (state.e_mwh / fleet.e_max_mwh).tolist()
-        if attr == "e_unmet_mwh":
-            return state.e_unmet_mwh.tolist()
-        if attr in ("p_mw", "p_loss_mw", "connected", "e_needed_mwh", "t_departure_s"):
-            column: np.ndarray = getattr(result, attr)
-            return column.tolist()
-        raise not_an_output(attr, MODEL, OUTPUTS)
+            p_min, p_max = model.next_bounds(
+                state, self.sessions.table, t1, self.step_s, self.fleet
+            )
+            self._arrays["p_min_mw"], self._arrays["p_max_mw"] = p_min, p_max
+            return self._arrays[attr]
+        return super().output(attr)

@@ -1,9 +1,10 @@
-"""mosaik adapter of the PV model: many ``PV`` units in one simulator; no physics.
+"""mosaik adapter of the PV model (:mod:`simulators.adapter`); no physics.
 
-Entities ``pv_0``, ``pv_1``, ... (model ``PV``), one per unit, in creation order. Sign
-(pandapower sgen): ``p_mw > 0`` injects into the grid, ``q_mvar > 0`` injects reactive power
-(overexcited). Connect ``p_mw`` and ``q_mvar`` to a grid ``Sgen``; feed ``vm_pu`` back from its
-bus with a time-shifted connection (Q(U) then acts on the previous step's voltage).
+Entities ``pv_0``, ``pv_1``, ... (model ``PV``), one per unit, in creation order, or
+``PVFleet`` entities of many units. Sign (pandapower sgen): ``p_mw > 0`` injects into the grid,
+``q_mvar > 0`` injects reactive power (overexcited). Connect ``p_mw`` and ``q_mvar`` to a grid
+``Sgen``; feed ``vm_pu`` back from its bus with a time-shifted connection (Q(U) then acts on
+the previous step's voltage).
 """
 
 from __future__ import annotations
@@ -12,25 +13,12 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import mosaik_api_v3
 import numpy as np
 import pandas as pd
-from mosaik_api_v3.types import CreateResult, InputData, Meta, OutputData, OutputRequest
 
 from cosim.core.errors import ConfigError, SimulationError, unknown
-from cosim.core.simapi import (
-    DEFAULT_STEP_S,
-    Attr,
-    array_column,
-    check_time_resolution,
-    gather,
-    model_meta,
-    output_data,
-    params_of,
-    parse_params,
-    positive_int,
-    sim_meta,
-)
+from cosim.core.simapi import Attr, Param, params_of, positive_int
+from simulators.adapter import Given, Input, Schema, UnitSim, units_of
 from simulators.pv.chunks import AvailablePower
 from simulators.pv.model import (
     DEFAULT_SITE,
@@ -55,12 +43,8 @@ POA_W_PER_M2 = Attr("poa_w_per_m2", "W/m²", "global irradiance on the plane of 
 TEMP_CELL_C = Attr("temp_cell_c", "°C", "cell temperature (Faiman model)")
 INPUTS = (P_MAX_MW, VM_PU)
 OUTPUTS = (P_MW, Q_MVAR, P_AVAILABLE_MW, P_CURTAILED_MW, POA_W_PER_M2, TEMP_CELL_C)
-INPUT_DEFAULTS = {"p_max_mw": np.inf, "vm_pu": 1.0}
-HOW = {"p_max_mw": "min", "vm_pu": "one"}  # the strictest set point wins
 
 SIM_DEFAULTS: dict[str, Any] = {
-    "step_s": DEFAULT_STEP_S,
-    "start": "2016-01-01 00:00:00",
     "tz": "UTC",
     "weather": "",
     "weather_step_s": None,
@@ -70,31 +54,39 @@ SIM_DEFAULTS: dict[str, Any] = {
     "transposition": "perez",
     "chunk_steps": 672,  # one week at 15 min
 }
-"""Sim params and their defaults (:class:`PVSim`)."""
+"""The PV sim's own sim params and their defaults (:class:`PVSim`)."""
 
-META: Meta = sim_meta(  # type: ignore[assignment]
-    {"PV": model_meta([*INPUTS, *OUTPUTS], params=params_of(Params), inputs=INPUTS)}
+SCHEMA = Schema(
+    "PV",
+    "pv_",
+    params_of(Params),
+    (  # the strictest set point wins; checked in PVSim.advance
+        Input(P_MAX_MW, np.inf, "min", checked=False),
+        Input(VM_PU, 1.0, "one", checked=False),
+    ),
+    OUTPUTS,
+    sim_params=tuple(Param(k, "", "", v, "") for k, v in SIM_DEFAULTS.items()),
+    sim_param_label="PV sim parameter",
 )
+META = SCHEMA.meta()
 
 
-def _start(start: object, tz: object) -> pd.Timestamp:
+def _start(start: datetime, tz: object) -> pd.Timestamp:
     """``start`` as a tz-aware Timestamp: a naive date and time is taken in ``tz`` (in a DST
     gap or fold, with the offset before the change), one with an offset is converted to it."""
-    if not isinstance(start, str) or not isinstance(tz, str):
-        raise ConfigError(f"start={start!r} and tz={tz!r} must be strings")
     try:
-        zone = ZoneInfo(tz)
-        moment = datetime.fromisoformat(start)
+        zone = ZoneInfo(str(tz)) if isinstance(tz, str) else None
     except (KeyError, ValueError) as err:  # ZoneInfoNotFoundError is a KeyError
         raise ConfigError(
-            f"start={start!r} in tz={tz!r} is not an ISO date and time in a known time zone "
-            f"(e.g. start='2016-01-01 00:00:00', tz='UTC' or 'Europe/Berlin'): {err}"
+            f"tz={tz!r} is not a known time zone (e.g. 'UTC' or 'Europe/Berlin'): {err}"
         ) from None
-    aware = moment.replace(tzinfo=zone) if moment.tzinfo is None else moment.astimezone(zone)
+    if zone is None:
+        raise ConfigError(f"tz={tz!r} must be a string, e.g. 'UTC' or 'Europe/Berlin'")
+    aware = start.replace(tzinfo=zone) if start.tzinfo is None else start.astimezone(zone)
     return pd.Timestamp(aware)
 
 
-class PVSim(mosaik_api_v3.Simulator):
+class PVSim(UnitSim[Params]):
     """PV systems: available power from the weather (pvlib), curtailment, reactive power.
 
     Sim params (``init``), defaults in :data:`SIM_DEFAULTS`:
@@ -118,24 +110,19 @@ class PVSim(mosaik_api_v3.Simulator):
     Model ``PV``: its params are :class:`simulators.pv.model.Params`.
     """
 
+    schema = SCHEMA
+
     def __init__(self) -> None:
-        super().__init__(META)
-        self.step_s = DEFAULT_STEP_S
+        super().__init__()
         self.site: dict[str, float] = dict(DEFAULT_SITE)
         self.units: list[Params] = []
         self.fleet = Fleet([])
         self.power: AvailablePower | None = None
         self._settings: dict[str, Any] = {}
-        self._positions: dict[str, int] = {}  # eid -> position in the fleet
-        self._arrays: dict[str, np.ndarray] = {}  # this step's outputs
-        self._lists: dict[str, list[Any]] = {}  # ... as plain floats, made on demand
 
-    def init(self, sid: str, time_resolution: float = 1.0, **sim_params: Any) -> Meta:
-        """Check the time resolution (1 s per tick) and read the sim params."""
-        check_time_resolution(time_resolution)
-        params = parse_params(sim_params, SIM_DEFAULTS, "PV sim")
-        self.step_s = positive_int("step_s", params["step_s"])
-        start = _start(params["start"], params["tz"])
+    def read_params(self, params: dict[str, Any]) -> None:
+        """The site, weather, default air temperature and wind, transposition, chunks."""
+        start = _start(self.start, params["tz"])
         for name in DEFAULT_SITE:
             self.site[name] = check_number(name, params[name])
         for name, column in (("temp_air_c", TEMP_AIR), ("wind_m_per_s", WIND)):
@@ -170,40 +157,34 @@ class PVSim(mosaik_api_v3.Simulator):
             "wind_m_per_s": float(params["wind_m_per_s"]),
             "transposition": params["transposition"],
         }
-        return self.meta
 
-    def create(self, num: int, model: str, **model_params: Any) -> list[CreateResult]:
-        """Append ``num`` units with the given Params (the site fills in the location)."""
-        if model != "PV":
-            raise unknown("model", model, ["PV"])
-        if isinstance(num, bool) or not isinstance(num, int) or num < 1:
-            raise ConfigError(f"num={num!r} must be an int >= 1")
-        params = params_from({**self.site, **model_params})
-        out: list[CreateResult] = []
-        for _ in range(num):
-            eid = f"pv_{len(self.units)}"
-            self._positions[eid] = len(self.units)
-            self.units.append(params)
-            out.append({"eid": eid, "type": "PV", "rel": []})
+    def make(self, params: dict[str, Any]) -> Params:
+        """Params of one unit; the site fills in the location."""
+        return params_from({**self.site, **params})
+
+    def extend(self, groups: list[tuple[Params, int]], first: int, eids: list[str]) -> None:
+        """Append the units; their available power is computed ahead from now on."""
+        self.units += units_of(groups)
         self.fleet = Fleet(self.units)
         self.power = AvailablePower(self.fleet, **self._settings) if self._settings else None
-        return out
 
-    def step(self, time: int, inputs: InputData, max_advance: int) -> int:
+    def not_ready(self) -> str | None:
+        """Without init and create there is no available power to look up."""
+        return "step() before init() and create(): no PV units" if self.power is None else None
+
+    def advance(self, time: int, given: Given) -> dict[str, np.ndarray]:
         """Look up the available power at ``time``, then curtail and set Q for all units."""
-        if self.power is None:
-            raise SimulationError("step() before init() and create(): no PV units")
+        assert self.power is not None
         now = self.power.at(time)
-        given = gather(inputs, self._positions, self.fleet.n, INPUT_DEFAULTS, how=HOW)
         p_max_mw, vm_pu = given["p_max_mw"][0], given["vm_pu"][0]
         if np.isnan(p_max_mw).any() or not np.isfinite(vm_pu).all():
             bad = int(np.argmax(np.isnan(p_max_mw) | ~np.isfinite(vm_pu)))
             raise SimulationError(
-                f"t_s={time}: pv_{bad} got p_max_mw={p_max_mw[bad]}, vm_pu={vm_pu[bad]}; "
-                "p_max_mw must not be NaN and vm_pu must be finite"
+                f"t_s={time}: {self.eids[bad]} got p_max_mw={p_max_mw[bad]}, "
+                f"vm_pu={vm_pu[bad]}; p_max_mw must not be NaN and vm_pu must be finite"
             )
         p_mw, q_mvar, p_curtailed_mw = dispatch(now.p_available_mw, p_max_mw, vm_pu, self.fleet)
-        self._arrays = {
+        return {
             "p_mw": p_mw,
             "q_mvar": q_mvar,
             "p_available_mw": now.p_available_mw,
@@ -211,14 +192,3 @@ class PVSim(mosaik_api_v3.Simulator):
             "poa_w_per_m2": now.poa_w_per_m2,
             "temp_cell_c": now.temp_cell_c,
         }
-        self._lists = {}
-        return time + self.step_s
-
-    def get_data(self, outputs: OutputRequest) -> OutputData:
-        """This step's values of the requested units and attrs, as plain floats."""
-        if not self._arrays:
-            raise SimulationError("get_data() before the first step()")
-        return output_data(outputs, self._positions, self._lists, self._column)
-
-    def _column(self, attr: str) -> list[Any]:
-        return array_column(self._arrays, attr, "PV", OUTPUTS)
