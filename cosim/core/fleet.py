@@ -15,7 +15,7 @@ Inputs of a fleet, per source (:func:`gather`):
 - NaN at a position: nothing from this source for that unit.
 
 Several sources of one attribute combine per unit as single entities' inputs do
-(:data:`cosim.core.simapi.REDUCTIONS`). Pure numpy; only :func:`serve` touches mosaik.
+(:data:`cosim.core.simapi.REDUCTIONS`). Pure numpy, no mosaik.
 """
 
 from __future__ import annotations
@@ -34,15 +34,6 @@ FLEET = "Fleet"
 """A fleet model's name is its unit model's name plus this (``PV`` -> ``PVFleet``)."""
 
 _remote = False
-
-
-def serve(sim: Any, description: str, **options: Any) -> None:
-    """Run ``sim`` as its own process (``mosaik_api_v3.start_simulation`` with ``options``):
-    fleet values then travel as lists."""
-    import mosaik_api_v3
-
-    crossing()
-    mosaik_api_v3.start_simulation(sim, description, **options)
 
 
 def crossing() -> None:

@@ -239,7 +239,7 @@ class Builder:
     def attach(
         self,
         grid_sim: Any,
-        units: Sequence[Any],
+        units: Any,
         element: str,
         buses: Sequence[int],
         attrs: Sequence[str] = ("p_mw", "q_mvar"),
@@ -247,6 +247,9 @@ class Builder:
         sn_mva: float | None = None,
     ) -> list[Any]:
         """Create a grid ``element`` (``load``, ``sgen``, ``storage``) at each bus, fed by its unit.
+
+        ``units``: a sequence of unit entities, or one fleet entity (then one grid fleet of
+        as many elements is created, fed by one connection).
 
         The unit's ``attrs`` flow to the new element every step (same step, no shift); its
         full id is the element's name in the net, ``sn_mva`` its apparent-power rating.

@@ -1,8 +1,11 @@
 """Run the EV simulator as its own process: ``python -m simulators.ev HOST:PORT``."""
 
+import mosaik_api_v3
+
 from cosim.core import fleet, lifeline
 from simulators.ev.sim import EVSim
 
 if __name__ == "__main__":
     lifeline.bind()  # dies with the run that started it
-    fleet.serve(EVSim(), "cosim EV charging simulator")
+    fleet.crossing()  # fleet values go as lists
+    mosaik_api_v3.start_simulation(EVSim(), "cosim EV charging simulator")

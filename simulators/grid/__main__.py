@@ -1,8 +1,11 @@
 """Run the grid simulator as its own process: ``python -m simulators.grid HOST:PORT``."""
 
+import mosaik_api_v3
+
 from cosim.core import fleet, lifeline
 from simulators.grid.sim import GridSim
 
 if __name__ == "__main__":
     lifeline.bind()  # dies with the run that started it
-    fleet.serve(GridSim(), "cosim pandapower grid simulator")
+    fleet.crossing()  # fleet values go as lists
+    mosaik_api_v3.start_simulation(GridSim(), "cosim pandapower grid simulator")

@@ -1,8 +1,11 @@
 """Run the profiles simulator as its own process: ``python -m simulators.profiles HOST:PORT``."""
 
+import mosaik_api_v3
+
 from cosim.core import fleet, lifeline
 from simulators.profiles.sim import ProfilesSim
 
 if __name__ == "__main__":
     lifeline.bind()  # dies with the run that started it
-    fleet.serve(ProfilesSim(), "cosim profiles simulator")
+    fleet.crossing()  # fleet values go as lists
+    mosaik_api_v3.start_simulation(ProfilesSim(), "cosim profiles simulator")

@@ -1,8 +1,11 @@
 """Run the PV simulator as its own process: ``python -m simulators.pv HOST:PORT``."""
 
+import mosaik_api_v3
+
 from cosim.core import fleet, lifeline
 from simulators.pv.sim import PVSim
 
 if __name__ == "__main__":
     lifeline.bind()  # dies with the run that started it
-    fleet.serve(PVSim(), "cosim PV simulator")
+    fleet.crossing()  # fleet values go as lists
+    mosaik_api_v3.start_simulation(PVSim(), "cosim PV simulator")
