@@ -279,11 +279,31 @@ class GridSim(mosaik_api_v3.Simulator):
             params.pop("names")
         units = fleets.per_unit(model_name, params, ("buses", "names"))
         first = len(self.grid.net[element])
-        for unit in units:
-            unit["bus"], unit["name"] = unit.pop("buses"), unit.pop("names", None)
-            self._add_element(element, **unit)
+        if any(u["grid_forming"] for u in units):  # each its own island holder
+            for unit in units:
+                unit["bus"], unit["name"] = unit.pop("buses"), unit.pop("names", None)
+                self._add_element(element, **unit)
+        else:  # one pandapower call for all: as one by one, without its per-call cost
+            self._add_elements(element, units)
         rows = slice(first, len(self.grid.net[element]))
         return self._fleet_entity(self._fleets.next_eid(element), element, rows)
+
+    def _add_elements(self, element: str, units: list[dict[str, Any]]) -> None:
+        """Add the elements of non-forming ``units`` (their per-unit create params) at once."""
+        assert self.grid is not None
+        for unit in units:
+            if not 0 < unit["droop_frac"] <= 1:
+                raise ConfigError(f"droop_frac={unit['droop_frac']!r} must be in (0, 1]")
+        values: dict[str, Any] = {
+            "p_mw": [float(u["p_mw"]) for u in units],
+            "q_mvar": [float(u["q_mvar"]) for u in units],
+            "name": [u.get("names") for u in units],
+        }
+        if any(u["sn_mva"] is not None for u in units):
+            values["sn_mva"] = [
+                np.nan if u["sn_mva"] is None else float(u["sn_mva"]) for u in units
+            ]
+        self.grid.add_elements(element, np.array([u["buses"] for u in units]), **values)
 
     def _fleet_entity(self, eid: str, element: str, rows: slice) -> CreateResult:
         assert self.grid is not None
