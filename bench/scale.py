@@ -117,7 +117,7 @@ def sizes(grid: str) -> tuple[int, int, int]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--grid", nargs="+", default=GRIDS, help="SimBench codes")
-    parser.add_argument("--steps", type=int, default=16, help="35040: a year (hours on MV/LV)")
+    parser.add_argument("--steps", type=int, default=96, help="96: a day; 35040: a year")
     parser.add_argument("--cases", nargs="+", choices=CASES, default=CASES, help="cases to run")
     parser.add_argument("--case", choices=CASES, help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)

@@ -521,11 +521,16 @@ def test_adapter_computes_chunks_ahead() -> None:
     sim.create(3, "PV", p_dc_peak_mw=0.01)
     power = sim.power
     assert power is not None
+    one_by_one = make_sim(step_s=60, chunk_steps=1)
+    one_by_one.create(3, "PV", p_dc_peak_mw=0.01)
     for k in range(250):
         sim.step(60 * k, {}, 10**9)
-    assert power.chunks_computed == 3  # steps 0-99, 100-199, 200-299
+        one_by_one.step(60 * k, {}, 10**9)
+        got = [s.get_data({"pv_2": ["p_available_mw", "temp_cell_c"]}) for s in (sim, one_by_one)]
+        assert got[0] == got[1]  # every value is computed per step: chunks change none
+    assert power.chunks_computed == 4  # steps 0-23, 24-71, 72-167 (doubling), 168-267 (100)
     sim.step(60 * 5000 + 7, {}, 10**9)  # off the grid of the current chunk: a new one there
-    assert power.chunks_computed == 4
+    assert power.chunks_computed == 5
     with pytest.raises(SimulationError, match=r"before init\(\) and create\(\)"):
         PVSim().step(0, {}, 10**9)
     with pytest.raises(SimulationError, match="before the first step"):

@@ -3,8 +3,10 @@
 A pvlib chain call costs milliseconds however many steps it covers, so calling it every step
 would dominate a year-long run (35,040 steps at 15 min). :class:`AvailablePower` computes the
 chain for ``chunk_steps`` steps at once and then only indexes into the result; a time outside
-the current chunk (the next chunk, or a jump) starts a new one there. Pure, never imports
-mosaik.
+the current chunk (the next chunk, or a jump) starts a new one there. The first chunk holds
+:data:`FIRST_CHUNK_STEPS` steps and each next one twice as many, up to ``chunk_steps``: a
+short run computes little it does not play, a long one few chunks. Every value is computed
+per time step, so the chunking never changes a value. Pure, never imports mosaik.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from cosim.core.errors import ConfigError, SimulationError
 from simulators import climate
 from simulators.pv import model
 from simulators.pv.weather import CLEAR_SKY, TEMP_AIR, TYPICAL, WIND, WeatherTable
+
+FIRST_CHUNK_STEPS = 24
+"""Steps of the first chunk (6 h at 15 min); each next chunk doubles, up to ``chunk_steps``."""
 
 
 class AvailablePower:
@@ -79,7 +84,7 @@ class AvailablePower:
         """Compute the chunk that starts at ``t0`` [s] (shorter at the weather table's end)."""
         if t0 < 0:
             raise SimulationError(f"t_s={t0} is before the start (t_s = 0)")
-        n = self.chunk_steps
+        n = min(self.chunk_steps, FIRST_CHUNK_STEPS << min(self.chunks_computed, 16))
         if isinstance(self.weather, WeatherTable):
             if t0 >= self.weather.duration_s:
                 self.weather.at(np.array([t0]))  # raises the SimulationError naming the table
