@@ -38,6 +38,8 @@ class Config(RunConfig):
         ``stop`` ends the run at a power flow that does not converge; ``continue`` records it.
     record_angles : bool
         Also record bus ``va_degree``.
+    engine : str
+        Power-flow engine of the Grid: ``pandapower`` (the reference) or ``power-grid-model``.
     """
 
     grid: str = "1-LV-rural1--0-sw"
@@ -45,6 +47,7 @@ class Config(RunConfig):
     profile_step_s: int = 0
     on_diverge: Literal["stop", "continue"] = "stop"
     record_angles: bool = False
+    engine: Literal["pandapower", "power-grid-model"] = "pandapower"
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -56,7 +59,7 @@ class Config(RunConfig):
 
 
 def build(b: Builder, cfg: Config) -> None:
-    grid = b.start("Grid", on_diverge=cfg.on_diverge).Grid(grid=cfg.grid)
+    grid = b.start("Grid", on_diverge=cfg.on_diverge).Grid(grid=cfg.grid, engine=cfg.engine)
     if cfg.profiles:
         source = cfg.profiles
     elif _is_simbench(cfg.grid):

@@ -49,6 +49,7 @@ from pandapower.pypower.idx_bus import BASE_KV, BS, GS, VA
 from pandapower.pypower.idx_gen import GEN_BUS, VG
 from power_grid_model import (
     CalculationMethod,
+    ComponentAttributeFilterOptions,
     ComponentType,
     DatasetType,
     LoadGenType,
@@ -86,7 +87,7 @@ class PgmGridModel(GridModel):
     """
 
     _pgm: PowerGridModel
-    _out: dict[Any, np.ndarray]
+    _out: dict[Any, Any]  # component -> attribute -> array (columnar output)
 
     def __init__(self, net: pandapowerNet) -> None:
         check_net(net)
@@ -242,7 +243,7 @@ class PgmGridModel(GridModel):
         self._i_ft_ka = np.column_stack([branch["i_from"], branch["i_to"]]) / 1e3
 
 
-_OUTPUTS = {
+_OUTPUTS: dict[ComponentType, set[str] | list[str] | ComponentAttributeFilterOptions | None] = {
     ComponentType.node: ["u_pu", "u_angle"],
     ComponentType.generic_branch: [
         "p_from",
@@ -260,7 +261,7 @@ _OUTPUTS = {
 
 def check_net(net: pandapowerNet) -> None:
     """ConfigError naming the first element the power-grid-model engine cannot represent."""
-    for name in net.keys():
+    for name in list(net):
         table = net[name]
         if name.startswith(("res_", "_")) or name in SUPPORTED:
             continue

@@ -32,7 +32,7 @@ from cosim.core.simapi import (
     positive_int,
     sim_meta,
 )
-from simulators.grid import forming, model, nets
+from simulators.grid import forming, model, nets, pgm
 
 P_MW = Attr("p_mw", "MW", "active power; sign of the pandapower element type")
 Q_MVAR = Attr("q_mvar", "Mvar", "reactive power; sign follows p_mw of the same element")
@@ -108,6 +108,18 @@ CREATABLE = ("Load", "Sgen", "Storage")
 GRID_PARAM = Param(
     "grid", "str", "-", None, "pandapower.networks name, SimBench code or .json file", True
 )
+ENGINES: dict[str, type[model.GridModel]] = {
+    "pandapower": model.GridModel,
+    "power-grid-model": pgm.PgmGridModel,
+}
+"""Power-flow engines by name; pandapower is the default and the reference."""
+ENGINE_PARAM = Param(
+    "engine",
+    "str",
+    "-",
+    "pandapower",
+    "power-flow engine: 'pandapower' or 'power-grid-model' (faster; no gen, islands, relays)",
+)
 ELEMENT_PARAMS = (
     Param("bus", "int", "-", None, "index of the bus the new element connects to", True),
     Param("p_mw", "float", "MW", 0.0, "active power until an input arrives; element's sign"),
@@ -130,7 +142,7 @@ GRID_EID = "grid"
 
 META: Meta = sim_meta(  # type: ignore[assignment]
     {
-        "Grid": model_meta([CONVERGED, ISLANDED, F_HZ_GRID], params=[GRID_PARAM]),
+        "Grid": model_meta([CONVERGED, ISLANDED, F_HZ_GRID], params=[GRID_PARAM, ENGINE_PARAM]),
         **{
             etype: model_meta(
                 attrs,
@@ -192,18 +204,21 @@ class GridSim(mosaik_api_v3.Simulator):
 
     def create(self, num: int, model: str, **model_params: Any) -> list[CreateResult]:
         if model == "Grid":
-            params = parse_params(model_params, {"grid": None}, "Grid")
-            return [self._create_grid(num, params["grid"])]
+            defaults = {"grid": None, "engine": ENGINE_PARAM.default}
+            params = parse_params(model_params, defaults, "Grid")
+            return [self._create_grid(num, params["grid"], params["engine"])]
         if self.grid is None:
             raise ConfigError(f"create {model} after the Grid entity: no grid loaded yet")
         element = ENTITY_TYPES[model][0]
         params = parse_params(model_params, ELEMENT_DEFAULTS, model)
         return [self._create_element(element, **params) for _ in range(num)]
 
-    def _create_grid(self, num: int, grid: str) -> CreateResult:
+    def _create_grid(self, num: int, grid: str, engine: str) -> CreateResult:
         if num != 1 or self.grid is not None:
             raise ConfigError(f"num={num!r}: one Grid entity per grid simulator")
-        self.grid = model.GridModel(nets.load_net(grid))
+        if engine not in ENGINES:
+            raise unknown("engine", engine, tuple(ENGINES))
+        self.grid = ENGINES[engine](nets.load_net(grid))
         self.grid.dt_s = float(self.step_s)
         children = []
         for element in model.ELEMENTS:
