@@ -162,9 +162,9 @@ def test_unsupported_elements_are_refused_at_build(maker: str, match: str) -> No
 
 def test_islands_held_by_units_and_relays_are_refused(nets: dict) -> None:
     pgm = PgmGridModel(copy.deepcopy(nets["create_cigre_network_lv"]))
-    with pytest.raises(ConfigError, match="grid_forming=True.*use engine='pandapower'"):
+    with pytest.raises(ConfigError, match=r"grid_forming=True.*use engine='pandapower'"):
         pgm.add_element("storage", 5, grid_forming=True, sn_mva=0.1)
-    with pytest.raises(ConfigError, match="loss-of-mains.*use engine='pandapower'"):
+    with pytest.raises(ConfigError, match=r"loss-of-mains.*use engine='pandapower'"):
         pgm.add_relay(0)
 
 
