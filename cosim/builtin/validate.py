@@ -29,7 +29,7 @@ from simulators.simbench_nets import simbench_net
 
 STEP_S = 900  # SimBench profiles are quarter-hourly
 # largest allowed |co-simulation - run_timeseries|: both solve to pandapower's default
-# tolerance_mva = 1e-8 or tighter (the power-grid-model engine: 1e-12 pu), so the differences
+# tolerance_mva = 1e-8 or tighter (the power-grid-model engine: 1e-10 pu steps), so the differences
 # are far below these
 TOLERANCES = {"vm_pu": 1e-6, "va_degree": 1e-5, "loading_percent": 1e-4, "p_mw": 1e-6}
 

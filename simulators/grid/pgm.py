@@ -64,12 +64,14 @@ from simulators.grid.model import INJECTIONS, GridModel
 
 SUPPORTED: tuple[str, ...] = ("bus", "line", "trafo", "switch", *INJECTIONS, "ext_grid")
 """pandapower element tables this engine converts; rows in any other are refused."""
-ERROR_TOLERANCE_PU = 1e-12
+IGNORED: tuple[str, ...] = ("controller", "measurement")
+"""Tables with an ``in_service`` column that hold no element of the power flow."""
+ERROR_TOLERANCE_PU = 1e-10
 """power-grid-model's Newton-Raphson stops when no bus voltage moves more than this [pu]."""
 MAX_ITERATIONS = 20
 SOURCE_SK_VA = 1e40
 """Short-circuit power of the ext_grid's source [VA]: its internal impedance, 1e-34 pu on
-1 MVA, moves the slack voltage by ~1e-33 pu per MVA drawn, i.e. an ideal slack in double
+1 MVA, moves the slack voltage by ~1e-34 pu per MVA drawn, i.e. an ideal slack in double
 precision (power-grid-model's default 1e10 VA would move it by 1e-4 pu per MVA)."""
 SIGN = {"load": 1.0, "storage": 1.0, "sgen": -1.0}
 """Consumption sign of each injection element (pandapower's signs)."""
@@ -263,7 +265,7 @@ def check_net(net: pandapowerNet) -> None:
     """ConfigError naming the first element the power-grid-model engine cannot represent."""
     for name in list(net):
         table = net[name]
-        if name.startswith(("res_", "_")) or name in SUPPORTED:
+        if name.startswith(("res_", "_")) or name in SUPPORTED + IGNORED:
             continue
         if hasattr(table, "columns") and "in_service" in table.columns and len(table):
             raise ConfigError(
