@@ -69,6 +69,11 @@ def _parser() -> argparse.ArgumentParser:
     val.add_argument(
         "--start", help="date and time of the first step, CET (default: 2016-01-01 00:00:00)"
     )
+    val.add_argument(
+        "--engine",
+        default="pandapower",
+        help="the Grid's power-flow engine: pandapower (default) or power-grid-model",
+    )
     return parser
 
 
@@ -355,7 +360,7 @@ def _print(text: str) -> int:
 def _validate(args: argparse.Namespace) -> int:
     from cosim.builtin import validate
 
-    report = validate.compare(args.grid, args.steps, args.processes, args.start)
+    report = validate.compare(args.grid, args.steps, args.processes, args.start, args.engine)
     print(validate.render(report))
     return EXIT_OK if report.ok else EXIT_FAILED
 

@@ -43,6 +43,8 @@ class Config(RunConfig):
         Also record bus ``va_degree``.
     fleets : bool
         One entity per element table with array attributes (True), or one per element.
+    engine : str
+        Power-flow engine of the Grid: ``pandapower`` (the reference) or ``power-grid-model``.
     """
 
     grid: str = "1-LV-rural1--0-sw"
@@ -51,6 +53,7 @@ class Config(RunConfig):
     on_diverge: Literal["stop", "continue"] = "stop"
     record_angles: bool = False
     fleets: bool = True
+    engine: Literal["pandapower", "power-grid-model"] = "pandapower"
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -63,7 +66,9 @@ class Config(RunConfig):
 
 def build(b: Builder, cfg: Config) -> None:
     fleets = {"fleets": True} if cfg.fleets else {}
-    grid = b.start("Grid", on_diverge=cfg.on_diverge).Grid(grid=cfg.grid, **fleets)
+    grid = b.start("Grid", on_diverge=cfg.on_diverge).Grid(
+        grid=cfg.grid, engine=cfg.engine, **fleets
+    )
     if cfg.profiles:
         source = cfg.profiles
     elif _is_simbench(cfg.grid):

@@ -2,7 +2,9 @@
 
 Runs ``grid_profiles`` on a SimBench grid with its SimBench profiles, and pandapower's
 ``run_timeseries`` on the same net and profiles, then reports the largest absolute difference
-of every compared quantity. This is the built-in proof that the co-simulation adds no error.
+of every compared quantity. This is the built-in proof that the co-simulation adds no error,
+with either power-flow engine of the Grid (``engine``: pandapower, or power-grid-model, which
+must agree with pandapower's own loop within the same tolerances).
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ from simulators.simbench_nets import simbench_net
 
 STEP_S = 900  # SimBench profiles are quarter-hourly
 # largest allowed |co-simulation - run_timeseries|: both solve to pandapower's default
-# tolerance_mva = 1e-8, so the differences are far below these
+# tolerance_mva = 1e-8 or tighter (the power-grid-model engine: 1e-10 pu steps), so the differences
+# are far below these
 TOLERANCES = {"vm_pu": 1e-6, "va_degree": 1e-5, "loading_percent": 1e-4, "p_mw": 1e-6}
 
 
@@ -36,6 +39,7 @@ class Report:
     grid: str
     steps: int
     start: str
+    engine: str
     max_abs_diff: dict[str, float]
     compared: dict[str, int]  # number of columns compared per attr
 
@@ -44,9 +48,16 @@ class Report:
         return all(self.max_abs_diff[a] <= TOLERANCES[a] for a in TOLERANCES)
 
 
-def compare(grid: str, steps: int, processes: bool = False, start: str | None = None) -> Report:
-    """Run both from ``start`` (None: the scenarios' default) and compare; ConfigError for a
-    grid that is not a SimBench code."""
+def compare(
+    grid: str,
+    steps: int,
+    processes: bool = False,
+    start: str | None = None,
+    engine: str = "pandapower",
+) -> Report:
+    """Run both from ``start`` (None: the scenarios' default), the co-simulation with the
+    Grid's power-flow ``engine``, and compare; ConfigError for a grid that is not a SimBench
+    code or an unknown engine."""
     start = start or DEFAULT_START
     if grid not in simbench.collect_all_simbench_codes():
         raise ConfigError(f"grid={grid!r} is not a SimBench code (see simbench's code list)")
@@ -58,6 +69,7 @@ def compare(grid: str, steps: int, processes: bool = False, start: str | None = 
         step_s=STEP_S,
         start=start,
         record_angles=True,
+        engine=engine,
     )
     offset_s = model.offset_s(iso_datetime("start", start), model.SIMBENCH_ORIGIN, True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -83,13 +95,13 @@ def compare(grid: str, steps: int, processes: bool = False, start: str | None = 
         delta = ours[cols].to_numpy() - reference[cols].to_numpy()
         diffs[attr] = float(abs(delta).max())
         counts[attr] = len(cols)
-    return Report(grid, steps, start, diffs, counts)
+    return Report(grid, steps, start, engine, diffs, counts)
 
 
 def render(report: Report) -> str:
     lines = [
         f"validate {report.grid}: {report.steps} steps from {report.start},"
-        " co-simulation vs pandapower run_timeseries"
+        f" co-simulation ({report.engine}) vs pandapower run_timeseries"
     ]
     for attr, diff in report.max_abs_diff.items():
         verdict = "ok" if diff <= TOLERANCES[attr] else "FAIL"

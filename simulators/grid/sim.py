@@ -40,7 +40,7 @@ from cosim.core.simapi import (
     positive_int,
     sim_meta,
 )
-from simulators.grid import fleets, forming, model, nets
+from simulators.grid import fleets, forming, model, nets, pgm
 
 P_MW = Attr("p_mw", "MW", "active power; sign of the pandapower element type")
 Q_MVAR = Attr("q_mvar", "Mvar", "reactive power; sign follows p_mw of the same element")
@@ -116,6 +116,18 @@ CREATABLE = ("Load", "Sgen", "Storage")
 GRID_PARAM = Param(
     "grid", "str", "-", None, "pandapower.networks name, SimBench code or .json file", True
 )
+ENGINES: dict[str, type[model.GridModel]] = {
+    "pandapower": model.GridModel,
+    "power-grid-model": pgm.PgmGridModel,
+}
+"""Power-flow engines by name; pandapower is the default and the reference."""
+ENGINE_PARAM = Param(
+    "engine",
+    "str",
+    "-",
+    "pandapower",
+    "power-flow engine: 'pandapower' or 'power-grid-model' (faster; no gen, islands, relays)",
+)
 ELEMENT_PARAMS = (
     Param("bus", "int", "-", None, "index of the bus the new element connects to", True),
     Param("p_mw", "float", "MW", 0.0, "active power until an input arrives; element's sign"),
@@ -150,7 +162,9 @@ GRID_EID = "grid"
 
 META: Meta = sim_meta(  # type: ignore[assignment]
     {
-        "Grid": model_meta([CONVERGED, ISLANDED, F_HZ_GRID], params=[GRID_PARAM, FLEETS_PARAM]),
+        "Grid": model_meta(
+            [CONVERGED, ISLANDED, F_HZ_GRID], params=[GRID_PARAM, ENGINE_PARAM, FLEETS_PARAM]
+        ),
         **{
             etype: model_meta(
                 attrs,
@@ -233,8 +247,9 @@ class GridSim(mosaik_api_v3.Simulator):
 
     def create(self, num: int, model: str, **model_params: Any) -> list[CreateResult]:
         if model == "Grid":
-            params = parse_params(model_params, {"grid": None, "fleets": False}, "Grid")
-            return [self._create_grid(num, params["grid"], params["fleets"])]
+            defaults = {"grid": None, "engine": ENGINE_PARAM.default, "fleets": False}
+            params = parse_params(model_params, defaults, "Grid")
+            return [self._create_grid(num, params["grid"], params["engine"], params["fleets"])]
         if self.grid is None:
             raise ConfigError(f"create {model} after the Grid entity: no grid loaded yet")
         if model.endswith(fleet.FLEET) and model[: -len(fleet.FLEET)] in CREATABLE:
@@ -243,12 +258,14 @@ class GridSim(mosaik_api_v3.Simulator):
         params = parse_params(model_params, ELEMENT_DEFAULTS, model)
         return [self._create_element(element, **params) for _ in range(num)]
 
-    def _create_grid(self, num: int, grid: str, fleets: bool = False) -> CreateResult:
+    def _create_grid(self, num: int, grid: str, engine: str, fleets: bool = False) -> CreateResult:
         if num != 1 or self.grid is not None:
             raise ConfigError(f"num={num!r}: one Grid entity per grid simulator")
         if not isinstance(fleets, bool):
             raise ConfigError(f"Grid param fleets={fleets!r} must be True or False")
-        self.grid = model.GridModel(nets.load_net(grid))
+        if engine not in ENGINES:
+            raise unknown("engine", engine, tuple(ENGINES))
+        self.grid = ENGINES[engine](nets.load_net(grid))
         self.grid.dt_s = float(self.step_s)
         if fleets:
             return {"eid": GRID_EID, "type": "Grid", "rel": [], "children": self._table_fleets()}
