@@ -62,7 +62,7 @@ RTS = "run_timeseries"
 CASES = ("neighbourhood", "grid_profiles", RTS)
 
 
-def run_case(case: str, grid: str, steps: int, out: Path) -> None:
+def run_case(case: str, grid: str, steps: int, out: Path, engine: str) -> None:
     """One case in this process; writes its build and step times to ``out`` (JSON)."""
     from cosim.run.logs import quiet_logging
 
@@ -80,16 +80,17 @@ def run_case(case: str, grid: str, steps: int, out: Path) -> None:
         build_s, run_s = t1 - t0, time.perf_counter() - t1
     else:
         with tempfile.TemporaryDirectory(prefix="cosim-scale-") as tmp:
-            outcome = cosim_run(case, steps, Path(tmp) / "run", grid=grid)
+            outcome = cosim_run(case, steps, Path(tmp) / "run", grid=grid, engine=engine)
         build_s, run_s = outcome.build_s, outcome.run_s
     out.write_text(json.dumps({"build_s": build_s, "run_s": run_s}))
 
 
-def measure(case: str, grid: str, steps: int) -> dict[str, float]:
+def measure(case: str, grid: str, steps: int, engine: str) -> dict[str, float]:
     """Run one case in a fresh process: its times, wall time and peak resident memory."""
     with tempfile.TemporaryDirectory(prefix="cosim-scale-") as tmp:
         out = Path(tmp) / "case.json"
         cmd = [sys.executable, __file__, "--case", case, "--grid", grid, "--steps", str(steps)]
+        cmd += ["--engine", engine]
         t0 = time.perf_counter()
         proc = subprocess.Popen([*cmd, "--out", str(out)])
         _, status, usage = os.wait4(proc.pid, 0)
@@ -118,12 +119,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--grid", nargs="+", default=GRIDS, help="SimBench codes")
     parser.add_argument("--steps", type=int, default=96, help="96: a day; 35040: a year")
+    parser.add_argument(
+        "--engine", default="pandapower", help="grid engine of the cosim cases (power-grid-model)"
+    )
     parser.add_argument("--cases", nargs="+", choices=CASES, default=CASES, help="cases to run")
     parser.add_argument("--case", choices=CASES, help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.case:
-        run_case(args.case, args.grid[0], args.steps, Path(args.out))
+        run_case(args.case, args.grid[0], args.steps, Path(args.out), args.engine)
         return
     from cosim.run.logs import quiet_logging
 
@@ -131,11 +135,11 @@ def main() -> None:
     size = {g: sizes(g) for g in args.grid}  # also fills the SimBench cache every case reads
     cases = [c for c in CASES if c in args.cases]
     for case in cases:
-        measure(case, args.grid[0], 2)  # warm-up: disk caches, bytecode
+        measure(case, args.grid[0], 2, args.engine)  # warm-up: disk caches, bytecode
     rows: dict[tuple[str, str], dict[str, float]] = {}
     for grid in args.grid:
         for case in cases:
-            rows[case, grid] = m = measure(case, grid, args.steps)
+            rows[case, grid] = m = measure(case, grid, args.steps, args.engine)
             print(f"done: {case} on {grid}: {m['wall_s']:.1f} s, {m['peak_mib']:.0f} MiB")
     report(rows, size, args.grid, args.steps, cases)
 
