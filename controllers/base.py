@@ -29,6 +29,14 @@ heat-led CHP) at ``t``; their own state (SoC, EV needs) it observes one step lat
 :meth:`Controller.observes_previous`. A set point the controller does not return keeps its last
 value; ``None`` releases it (the unit follows its own default). Options are the constructor's
 keyword arguments, so a controller can be rebuilt from a name and JSON in another process.
+
+Fleets (``cosim.core.fleet``): where a scenario carries units as fleet entities, a controller
+still names single units (``"Battery-0.battery_3"``); its host observes the fleet once and
+hands each unit its value, and writes each unit's set point into the fleet's array. The
+*vector form*: a controller that names the fleet entity itself (``"Battery-0.battery_fleet_0"``)
+sees each observed attribute as one numpy array over the fleet's units and sets a whole array
+(NaN: no set point for that unit; ``None``: none for any), for controllers of thousands of
+units without a Python loop (``tests/test_fleet_controllers.py``).
 """
 
 from __future__ import annotations

@@ -40,12 +40,16 @@ class Fleets:
         return list(wired)
 
     def split(self, values: dict[str, dict[str, Any]]) -> None:
-        """Give each observed unit its value from its fleet's array (in place)."""
+        """Make every fleet's values numpy arrays (lists across processes), and give each
+        observed unit its value from its fleet's array (in place)."""
+        for fleet in self.size.keys() & values.keys():
+            for attr, value in values[fleet].items():
+                if value is not None:
+                    values[fleet][attr] = np.asarray(value)
         for (fleet, attr), units in self._split.items():
             array = values.get(fleet, {}).get(attr)
             if array is None:
                 continue
-            array = np.asarray(array)
             for unit, k in units:
                 values.setdefault(unit, {})[attr] = array[k].item()
 
