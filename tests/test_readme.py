@@ -73,3 +73,27 @@ def test_the_worked_study_runs_as_written(tmp_path: Path, monkeypatch: pytest.Mo
     # then holds it, but for the change of the household demand within one step (the set point
     # applies one step late): at most 2.5 kW in these profiles (0.5025 MW at 19:00)
     assert np.all(import_mw[1:] < limit_mw + 0.003)
+
+
+def test_the_fleet_example_runs_as_written(tmp_path: Path) -> None:
+    """README's "Fleets" snippet as the body of a scenario's build(), at midday in June."""
+    text = README.read_text()
+    start = text.index("### Fleets: thousands of units as arrays")
+    code = re.search(r"```python\n(.*?)```", text[start:], re.S)
+    assert code is not None
+    body = "\n".join(f"    {line}" for line in code.group(1).splitlines())
+    script = tmp_path / "fleet_example.py"
+    script.write_text(
+        "from dataclasses import dataclass\n\nfrom cosim.run.config import RunConfig\n\n\n"
+        "@dataclass(frozen=True)\nclass Config(RunConfig):\n    pass\n\n\n"
+        f"def build(b, cfg):\n{body}\n"
+    )
+    out = tmp_path / "out"
+    argv = ["run", str(script), "--out", str(out), "--quiet"]
+    assert cli.main([*argv, "--set", "steps=2", "--set", "start=2016-06-21 12:00:00"]) == 0
+    data = results.load(out)
+    assert [e for e, _ in data.columns] == ["PV-0.pv_0", "PV-0.pv_1", "PV-0.pv_2"]
+    p_mw = data.to_numpy()
+    # midday in June: each unit gives a share of its DC peak, the larger the more (4, 6, 5 kWp)
+    assert (p_mw > 0).all() and (p_mw < [0.004, 0.006, 0.005]).all()
+    assert (p_mw[:, 1] > p_mw[:, 2]).all() and (p_mw[:, 2] > p_mw[:, 0]).all()
