@@ -15,6 +15,7 @@ import numpy as np
 
 from cosim.core.fleet import positions
 from cosim.run.scenario import Builder, units_of
+from scenarios._unit_specs import UnitSpec, as_fleet
 
 
 def eids(fleet: Any) -> list[str]:
@@ -22,8 +23,10 @@ def eids(fleet: Any) -> list[str]:
     return list(fleet.extra_info["units"])
 
 
-def build(b: Builder, cfg: Any, grid_sim: Any, grid: Any, where: Any, size: Any) -> dict[str, Any]:
-    """Wire the neighbourhood of ``where`` and ``size`` onto the fleets of ``grid`` (created
+def build(
+    b: Builder, cfg: Any, grid_sim: Any, grid: Any, where: Any, specs: dict[str, UnitSpec]
+) -> dict[str, Any]:
+    """Wire the neighbourhood of ``where`` and ``specs`` onto the fleets of ``grid`` (created
     with ``fleets=True``); returns the fleets (``pv``, ``battery``, ``ev``, ``chp``, ``flex``:
     a list of one fleet, or none) and the grid's table fleets (``tables``)."""
     tables = {e.eid: e for e in grid.children}
@@ -58,25 +61,17 @@ def build(b: Builder, cfg: Any, grid_sim: Any, grid: Any, where: Any, size: Any)
                 route=positions(eids(fleet), eids(target)),
             )
 
-    pv = _fleet(b, "PV", {"weather": cfg.weather, "tz": cfg.timezone}, p_dc_peak_mw=size.pv_mw)
+    pv = as_fleet(b, specs["pv"])
     pv_buses = [buses[h] for h in where.pv]
     pv_grid = _attach(b, grid_sim, pv, "sgen", pv_buses)
     if pv:
         bus_of_pv = positions(bus_units, [f"bus_{bus}" for bus in pv_buses])
         b.feed_back(tables["bus"], pv[0], "vm_pu", initial={"vm_pu": 1.0}, route=bus_of_pv)
 
-    ev = _fleet(b, "EV", {"seed": cfg.seed}, n=len(where.ev), p_charger_max_mw=cfg.ev_p_charger_mw)
+    ev = as_fleet(b, specs["ev"])
     ev_grid = _attach(b, grid_sim, ev, "storage", [buses[h] for h in where.ev], ("p_mw",))
 
-    battery = _fleet(
-        b,
-        "Battery",
-        {},
-        e_max_mwh=size.battery_mwh,
-        p_charge_max_mw=size.battery_p_mw,
-        p_discharge_max_mw=size.battery_p_mw,
-        mode="self_consumption",
-    )
+    battery = as_fleet(b, specs["battery"])
     at = [buses[h] for h in where.battery]
     battery_grid = _attach(b, grid_sim, battery, "storage", at, ("p_mw",))
     if battery:
@@ -90,14 +85,7 @@ def build(b: Builder, cfg: Any, grid_sim: Any, grid: Any, where: Any, size: Any)
                 ev[0], battery[0], ("p_mw", "p_load_mw"), route=positions(where.ev.tolist(), houses)
             )
 
-    chp = _fleet(
-        b,
-        "CHP",
-        {},
-        n=len(where.chp),
-        p_el_max_mw=cfg.chp_p_el_mw,
-        e_heat_annual_mwh=cfg.chp_e_heat_annual_mwh,
-    )
+    chp = as_fleet(b, specs["chp"])
     chp_grid = _attach(b, grid_sim, chp, "sgen", [buses[h] for h in where.chp])
     return {
         "pv": pv,
@@ -111,19 +99,6 @@ def build(b: Builder, cfg: Any, grid_sim: Any, grid: Any, where: Any, size: Any)
         "house_ids": [f"{tables['load'].sid}.{h}" for h in house_eids],
         "buses": buses,
     }
-
-
-def _fleet(
-    b: Builder, sim: str, sim_params: dict[str, Any], n: int | None = None, **params: Any
-) -> list:
-    """One fleet of simulator ``sim`` (array params: one value per unit), in a list; none
-    started for no units."""
-    lists = {k: [float(x) for x in v] for k, v in params.items() if isinstance(v, np.ndarray)}
-    count = n if n is not None else len(next(iter(lists.values())))
-    if count == 0:
-        return []
-    shared = {k: v for k, v in params.items() if k not in lists}
-    return [b.fleet(b.start(sim, **sim_params), n_units=count, **shared, **lists)]
 
 
 def _attach(

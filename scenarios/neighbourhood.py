@@ -55,6 +55,7 @@ from cosim.run.config import RunConfig
 from cosim.run.scenario import Builder
 from scenarios import _neighbourhood_fleets as _fleets
 from scenarios._households import household_sizes, load_profiles
+from scenarios._unit_specs import UnitSpec, singles, unit_specs
 from simulators.simbench_nets import codes
 
 BUILTIN_PRICE_FILE = Path(__file__).parent / "data" / "day_ahead_price_2016.csv"
@@ -262,8 +263,9 @@ def build(b: Builder, cfg: Config) -> dict[str, Any]:
     size = household_sizes(demand_mwh[position], where, cfg)
     b.note("loads and units", where.counts())
     b.note("household sizes", size.describe())
+    specs = unit_specs(cfg, where, size)
     if fleets:
-        built = _fleets.build(b, cfg, grid_sim, grid, where, size)
+        built = _fleets.build(b, cfg, grid_sim, grid, where, specs)
         units = {k: built[k] for k in UNIT_KINDS}
         buses, added = built["buses"], built["added"]
         feeder: Any = f"{grid.sid}.{_fleets.eids(built['tables']['ext_grid'])[0]}"
@@ -274,7 +276,7 @@ def build(b: Builder, cfg: Config) -> dict[str, Any]:
         children = list(built["tables"].values())
     else:
         units, buses, added, house_entities, profile_ids = _build_units(
-            b, cfg, grid_sim, grid, houses, where, size
+            b, cfg, grid_sim, grid, houses, where, specs
         )
         feeder = next(e for e in grid.children if e.type == "ExtGrid")
         series, house_series = profile_ids
@@ -306,7 +308,13 @@ UNIT_KINDS = ("pv", "battery", "ev", "chp", "flex")
 
 
 def _build_units(
-    b: Builder, cfg: Config, grid_sim: Any, grid: Any, houses: list, where: Layout, size: Any
+    b: Builder,
+    cfg: Config,
+    grid_sim: Any,
+    grid: Any,
+    houses: list,
+    where: Layout,
+    specs: dict[str, UnitSpec],
 ) -> tuple[dict[str, list], list[int], list, list, tuple[list[str], list[str]]]:
     """The single-entity path: one entity per unit and per grid element (module docstring)."""
     elements = {e.eid: e for e in grid.children}
@@ -330,23 +338,15 @@ def _build_units(
             b.connect(s, elements[s.eid], *s.extra_info["attrs"])
     buses = [h.extra_info["bus"] for h in houses]
 
-    pv = _sized(b, "PV", {"weather": cfg.weather, "tz": cfg.timezone}, p_dc_peak_mw=size.pv_mw)
+    pv = singles(b, specs["pv"])
     pv_grid = b.attach(grid_sim, pv, "sgen", [buses[h] for h in where.pv])
     for unit, h in zip(pv, where.pv, strict=True):
         b.feed_back(elements[f"bus_{buses[h]}"], unit, "vm_pu", initial={"vm_pu": 1.0})
 
-    ev = _units(b, "EV", len(where.ev), {"seed": cfg.seed}, p_charger_max_mw=cfg.ev_p_charger_mw)
+    ev = singles(b, specs["ev"])
     ev_grid = b.attach(grid_sim, ev, "storage", [buses[h] for h in where.ev], attrs=("p_mw",))
 
-    battery = _sized(
-        b,
-        "Battery",
-        {},
-        e_max_mwh=size.battery_mwh,
-        p_charge_max_mw=size.battery_p_mw,
-        p_discharge_max_mw=size.battery_p_mw,
-        mode="self_consumption",
-    )
+    battery = singles(b, specs["battery"])
     battery_grid = b.attach(
         grid_sim, battery, "storage", [buses[h] for h in where.battery], attrs=("p_mw",)
     )
@@ -358,14 +358,7 @@ def _build_units(
         if h in ev_of:
             b.connect(ev_of[h], unit, ("p_mw", "p_load_mw"))
 
-    chp = _units(
-        b,
-        "CHP",
-        len(where.chp),
-        {},
-        p_el_max_mw=cfg.chp_p_el_mw,
-        e_heat_annual_mwh=cfg.chp_e_heat_annual_mwh,
-    )
+    chp = singles(b, specs["chp"])
     chp_grid = b.attach(grid_sim, chp, "sgen", [buses[h] for h in where.chp])
     units = {"pv": pv, "battery": battery, "ev": ev, "chp": chp, "flex": list(flex)}
     added = [*pv_grid, *ev_grid, *battery_grid, *chp_grid]
@@ -454,28 +447,6 @@ def _price(b: Builder, cfg: Config) -> Any:
     if not prices:
         raise ConfigError(f"price_file={cfg.price_file!r} has no price_<k> column")
     return prices[0]
-
-
-def _units(b: Builder, sim: str, num: int, sim_params: dict[str, Any], **params: Any) -> list:
-    """``num`` units of simulator ``sim`` (its model has the same name); none started for 0."""
-    if num == 0:
-        return []
-    return list(getattr(b.start(sim, **sim_params), sim).create(num, **params))
-
-
-def _sized(b: Builder, sim: str, sim_params: dict[str, Any], **params: Any) -> list:
-    """One unit of simulator ``sim`` per entry of the array params (scalars shared by all);
-    none started for none."""
-    sizes = {k: v for k, v in params.items() if isinstance(v, np.ndarray)}
-    num = len(next(iter(sizes.values())))
-    if num == 0:
-        return []
-    model = getattr(b.start(sim, **sim_params), sim)
-    shared = {k: v for k, v in params.items() if k not in sizes}
-    return [
-        next(iter(model.create(1, **shared, **{k: float(v[i]) for k, v in sizes.items()})))
-        for i in range(num)
-    ]
 
 
 def _record(
