@@ -22,6 +22,10 @@ how many units of each type were built. Wiring (same step unless marked)::
     CHP-0.chp_<k>        --p_mw, q_mvar-->          Grid-0.sgen_<new>
     Grid-0.bus_<b>       --vm_pu (one step late)--> PV-0.pv_<k>   (for Q(U))
 
+With fleets (``fleets``; by default from :data:`FLEETS_FROM_LOADS` loads up) each arrow is
+one connection between fleet entities, routed unit by unit (``scenarios._neighbourhood_fleets``):
+the same units, sizes and values, recorded under the same names.
+
 The home batteries run in self-consumption mode (charge the house's surplus, cover its deficit);
 EVs charge uncontrolled on arrival; the CHP is heat-led. Every grid element's power, every
 branch's losses and every unit's state are recorded, so the energy balance closes from the
