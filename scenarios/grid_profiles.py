@@ -1,8 +1,9 @@
 """A grid driven by time series: a SimBench grid with its own profiles, or any net with a file.
 
-With ``fleets`` (the default) each arrow below is one connection between fleets (one entity
-per element table, arrays in table order; ``cosim.core.fleet``); the results name every
-element as the single-entity path (``fleets=false``) does, with the same values. Wiring::
+With ``fleets`` (by default on grids of :data:`FLEETS_FROM_BUSES` buses or more) each arrow
+below is one connection between fleets (one entity per element table, arrays in table order;
+``cosim.core.fleet``); the results name every element as the single-entity path
+(``fleets=false``) does, with the same values. Wiring::
 
     Profiles-0.<element>_<i> --p_mw, q_mvar--> Grid-0.<element>_<i>   (same step)
     Grid-0.bus_*      vm_pu (va_degree)     --> Recorder
@@ -41,8 +42,10 @@ class Config(RunConfig):
         ``stop`` ends the run at a power flow that does not converge; ``continue`` records it.
     record_angles : bool
         Also record bus ``va_degree``.
-    fleets : bool
-        One entity per element table with array attributes (True), or one per element.
+    fleets : bool or None
+        One entity per element table with array attributes (True), or one per element
+        (False); same results either way. None (default): fleets on grids of
+        :data:`FLEETS_FROM_BUSES` buses or more (``cosim grids``; a file: always).
     engine : str
         Power-flow engine of the Grid: ``pandapower`` (the reference) or ``power-grid-model``.
     """
@@ -52,7 +55,7 @@ class Config(RunConfig):
     profile_step_s: int = 0
     on_diverge: Literal["stop", "continue"] = "stop"
     record_angles: bool = False
-    fleets: bool = True
+    fleets: bool | None = None
     engine: Literal["pandapower", "power-grid-model"] = "pandapower"
 
     def __post_init__(self) -> None:
@@ -64,8 +67,24 @@ class Config(RunConfig):
         check_source(self.grid)  # checked before anything is built
 
 
+FLEETS_FROM_BUSES = 200
+"""Buses from which ``fleets=None`` takes fleets: on an LV feeder single entities cost no
+more (``bench/grid_step.py``), on an MV/LV grid they cost more than the power flow."""
+
+
+def use_fleets(cfg: Config) -> bool:
+    """``cfg.fleets``, or for None whether the grid has :data:`FLEETS_FROM_BUSES` buses or
+    more by the shipped table of grid sizes (a grid it does not list: fleets)."""
+    if cfg.fleets is not None:
+        return cfg.fleets
+    from simulators.data import grid_sizes
+
+    _, buses = grid_sizes.read().get(cfg.grid, ("", FLEETS_FROM_BUSES))
+    return buses >= FLEETS_FROM_BUSES
+
+
 def build(b: Builder, cfg: Config) -> None:
-    fleets = {"fleets": True} if cfg.fleets else {}
+    fleets = {"fleets": True} if use_fleets(cfg) else {}
     grid = b.start("Grid", on_diverge=cfg.on_diverge).Grid(
         grid=cfg.grid, engine=cfg.engine, **fleets
     )
@@ -82,9 +101,9 @@ def build(b: Builder, cfg: Config) -> None:
         source=source, profile_step_s=cfg.profile_step_s or None, **fleets
     )
     elements = {e.eid: e for e in grid.children}
-    if cfg.fleets:
+    if fleets:
         _connect_fleets(b, cfg.grid, profiles.children, list(elements.values()))
-    for series in [] if cfg.fleets else profiles.children:
+    for series in [] if fleets else profiles.children:
         target = elements.get(series.eid)
         if target is None:
             raise ConfigError(
