@@ -22,23 +22,31 @@ cosim / anchor (< 1: cosim is faster), wall time of the whole process and its pe
 how cost grows from the first grid to each other one. A year is ``--steps 35040`` (hours on
 an MV/LV grid: not the default).
 
-Measured here, one run (default grids, 16 steps, warm SimBench cache, 2-core machine; figures
-of one run, ratios are what to compare; vs rts = ms/step over run_timeseries' on that grid)::
+Measured here, one run per engine (default grids, 96 steps, warm SimBench cache, 2-core
+machine; ratios are what to compare; vs rts = ms/step over run_timeseries' on that grid)::
 
     grid                     case            buses  units  build s  ms/step  vs rts  peak MiB
-    1-LV-rural1--0-sw        neighbourhood      15     18      2.1      7.3    0.80       427
-    1-LV-rural1--0-sw        grid_profiles      15     17      1.8      2.1    0.23       413
-    1-LV-rural1--0-sw        run_timeseries     15     17      3.0      9.2    1.00       413
-    1-MVLV-semiurb-all-0-sw  neighbourhood    9099  18944     69.7    476.4   12.16      1031
-    1-MVLV-semiurb-all-0-sw  grid_profiles    9099   9566      4.2    107.8    2.75       647
-    1-MVLV-semiurb-all-0-sw  run_timeseries   9099   9566      3.3     39.2    1.00       519
-    1-MVLV-rural-all-0-sw    neighbourhood    5479  11384     31.0    286.1   10.71       841
-    1-MVLV-rural-all-0-sw    grid_profiles    5479   5954      3.3     82.9    3.10       583
-    1-MVLV-rural-all-0-sw    run_timeseries   5479   5954      3.3     26.7    1.00       482
+    1-LV-rural1--0-sw        neighbourhood      15     18      2.3      4.0    0.55       434
+    1-LV-rural1--0-sw        grid_profiles      15     17      2.0      1.5    0.20       411
+    1-LV-rural1--0-sw        run_timeseries     15     17      3.2      7.2    1.00       408
+    1-MVLV-semiurb-all-0-sw  neighbourhood    9099  18944      2.9     33.8    0.91       659
+    1-MVLV-semiurb-all-0-sw  grid_profiles    9099   9566      2.3     19.1    0.52       561
+    1-MVLV-semiurb-all-0-sw  run_timeseries   9099   9566      3.5     37.0    1.00       551
+    1-MVLV-rural-all-0-sw    neighbourhood    5479  11384      2.9     21.4    0.91       609
+    1-MVLV-rural-all-0-sw    grid_profiles    5479   5954      2.2     11.1    0.47       533
+    1-MVLV-rural-all-0-sw    run_timeseries   5479   5954      3.5     23.6    1.00       510
+
+    --engine power-grid-model (the cosim cases; run_timeseries is pandapower's):
+    1-MVLV-semiurb-all-0-sw  neighbourhood    9099  18944      2.7     23.9    0.66       648
+    1-MVLV-semiurb-all-0-sw  grid_profiles    9099   9566      1.9      9.3    0.26       554
+    1-MVLV-rural-all-0-sw    neighbourhood    5479  11384      2.3     15.5    0.67       609
+    1-MVLV-rural-all-0-sw    grid_profiles    5479   5954      1.8      6.0    0.26       532
 
 From the LV feeder to 1-MVLV-semiurb-all-0-sw: buses x607, neighbourhood units x1052, ms/step
-neighbourhood x65, grid_profiles x52, run_timeseries x4; the neighbourhood's step costs 24.8 us
-more per added unit (24.5 us to 1-MVLV-rural-all-0-sw).
+neighbourhood x8, grid_profiles x13, run_timeseries x5; the neighbourhood's step costs 1.6 us
+more per added unit (25 us with one mosaik entity per unit, before fleets: 476 ms/step, 12.2x).
+A year, ``--grid 1-MVLV-rural-all-0-sw --steps 35040 --cases neighbourhood``: 654 s wall,
+17.8 ms/step, 722 MiB peak.
 """
 
 from __future__ import annotations
