@@ -58,8 +58,9 @@ from cosim.core.fleet import FLEET
 from cosim.run.config import RunConfig
 from cosim.run.scenario import Builder
 from scenarios import _neighbourhood_fleets as _fleets
+from scenarios import _neighbourhood_units as _singles
 from scenarios._households import household_sizes, load_profiles
-from scenarios._unit_specs import UnitSpec, singles, unit_specs
+from scenarios._unit_specs import unit_specs
 from simulators.simbench_nets import codes
 
 BUILTIN_PRICE_FILE = Path(__file__).parent / "data" / "day_ahead_price_2016.csv"
@@ -279,7 +280,7 @@ def build(b: Builder, cfg: Config) -> dict[str, Any]:
         houses_out: list[Any] = built["house_ids"]
         children = list(built["tables"].values())
     else:
-        units, buses, added, house_entities, profile_ids = _build_units(
+        units, buses, added, house_entities, profile_ids = _singles.build(
             b, cfg, grid_sim, grid, houses, where, specs
         )
         feeder = next(e for e in grid.children if e.type == "ExtGrid")
@@ -309,65 +310,6 @@ def build(b: Builder, cfg: Config) -> dict[str, Any]:
 
 
 UNIT_KINDS = ("pv", "battery", "ev", "chp", "flex")
-
-
-def _build_units(
-    b: Builder,
-    cfg: Config,
-    grid_sim: Any,
-    grid: Any,
-    houses: list,
-    where: Layout,
-    specs: dict[str, UnitSpec],
-) -> tuple[dict[str, list], list[int], list, list, tuple[list[str], list[str]]]:
-    """The single-entity path: one entity per unit and per grid element (module docstring)."""
-    elements = {e.eid: e for e in grid.children}
-    profiles = b.start("Profiles").Profiles(source=f"simbench:{cfg.grid}")
-
-    # households: SimBench demand through the flexible-load simulator into the grid's loads
-    flex = b.start("FlexLoad").FlexLoad.create(
-        len(houses), flex_share_frac=cfg.flex_share_frac, mode=cfg.flex_mode
-    )
-    series = {s.eid: s for s in profiles.children}
-    for house, unit in zip(houses, flex, strict=True):
-        attrs = series[house.eid].extra_info["attrs"]
-        b.connect(
-            series[house.eid],
-            unit,
-            *((a, a.replace("p_mw", "p_base_mw").replace("q_mvar", "q_base_mvar")) for a in attrs),
-        )
-        b.connect(unit, house, "p_mw", "q_mvar")
-    for s in profiles.children:  # the grid's own generators keep their SimBench profiles
-        if not s.eid.startswith("load_"):
-            b.connect(s, elements[s.eid], *s.extra_info["attrs"])
-    buses = [h.extra_info["bus"] for h in houses]
-
-    pv = singles(b, specs["pv"])
-    pv_grid = b.attach(grid_sim, pv, "sgen", [buses[h] for h in where.pv])
-    for unit, h in zip(pv, where.pv, strict=True):
-        b.feed_back(elements[f"bus_{buses[h]}"], unit, "vm_pu", initial={"vm_pu": 1.0})
-
-    ev = singles(b, specs["ev"])
-    ev_grid = b.attach(grid_sim, ev, "storage", [buses[h] for h in where.ev], attrs=("p_mw",))
-
-    battery = singles(b, specs["battery"])
-    battery_grid = b.attach(
-        grid_sim, battery, "storage", [buses[h] for h in where.battery], attrs=("p_mw",)
-    )
-    pv_of = dict(zip(where.pv.tolist(), pv, strict=True))
-    ev_of = dict(zip(where.ev.tolist(), ev, strict=True))
-    for unit, h in zip(battery, where.battery.tolist(), strict=True):
-        b.connect(flex[h], unit, ("p_mw", "p_load_mw"))
-        b.connect(pv_of[h], unit, ("p_mw", "p_gen_mw"))
-        if h in ev_of:
-            b.connect(ev_of[h], unit, ("p_mw", "p_load_mw"))
-
-    chp = singles(b, specs["chp"])
-    chp_grid = b.attach(grid_sim, chp, "sgen", [buses[h] for h in where.chp])
-    units = {"pv": pv, "battery": battery, "ev": ev, "chp": chp, "flex": list(flex)}
-    added = [*pv_grid, *ev_grid, *battery_grid, *chp_grid]
-    profile_ids = ([s.full_id for s in profiles.children], [series[h.eid].full_id for h in houses])
-    return units, buses, added, houses, profile_ids
 
 
 def single_entities(cfg: Config, scenario: str) -> Config:
