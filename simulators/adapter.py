@@ -52,7 +52,11 @@ Given = dict[str, tuple[np.ndarray, np.ndarray]]
 """Gathered inputs: attr -> (values over all units, whether a source gave one)."""
 
 N_UNITS = Param(
-    "n_units", "int", "-", None, "number of units of the fleet; None: the length of a list param"
+    fleet.N_UNITS,
+    "int",
+    "-",
+    None,
+    "number of units of the fleet; None: the length of a list param",
 )
 STEP_S = Param("step_s", "int", "s", DEFAULT_STEP_S, "stepping interval")
 START = Param("start", "str", "-", DEFAULT_START, "ISO date and time of t_s = 0")
@@ -143,30 +147,10 @@ def fleet_units(
     for key in given:
         if key not in known and key != N_UNITS.name:
             raise unknown(f"{model} param", key, [*known, N_UNITS.name])
-    params = dict(given)
-    n_units = params.pop(N_UNITS.name, None)
-    if n_units is not None:
-        positive_int(N_UNITS.name, n_units, "")
-    lists = {
-        k: v.tolist() if isinstance(v, np.ndarray) else list(v)
-        for k, v in params.items()
-        if isinstance(v, list | tuple | np.ndarray)
-    }
-    n = n_units if n_units is not None else len(next(iter(lists.values()), []))
-    if n < 1:
-        raise ConfigError(
-            f"{model}: n_units={n_units!r} and no list param; give n_units (a positive int) "
-            "or a list param with one value per unit"
-        )
-    for key, values in lists.items():
-        if len(values) != n:
-            raise ConfigError(
-                f"{model} param {key}={params[key]!r} has {len(values)} values; give one per "
-                f"unit ({n}) or a scalar"
-            )
-    if not lists:
-        return [(params, n)]
-    return [({**params, **{k: v[j] for k, v in lists.items()}}, 1) for j in range(n)]
+    n, shared, per_unit = fleet.split_params(given, model)
+    if not per_unit:
+        return [(shared, n)]
+    return [({**shared, **{k: v[j] for k, v in per_unit.items()}}, 1) for j in range(n)]
 
 
 class UnitSim(mosaik_api_v3.Simulator, Generic[P]):

@@ -199,8 +199,11 @@ def test_bad_fleet_inputs_are_clear_errors() -> None:
 @pytest.mark.parametrize(
     ("params", "match"),
     [
-        ({"p_mw": [0.1, 0.2, 0.3]}, "SgenFleet param p_mw: 3 values, need one per unit"),
-        ({"n_units": 3}, "n_units=3 disagrees with buses, which has 2 values"),
+        (
+            {"p_mw": [0.1, 0.2, 0.3]},
+            r"SgenFleet param p_mw=\[0.1, 0.2, 0.3\] has 3 values; give one per unit \(2\)",
+        ),
+        ({"n_units": 3}, r"param buses=\[.*\] has 2 values; give one per unit \(3\)"),
         ({"names": "a"}, "SgenFleet param names='a' must be a list or None"),
         ({"bus": 3}, "SgenFleet parameter='bus' is unknown"),
     ],

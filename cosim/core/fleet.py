@@ -27,6 +27,7 @@ import numpy as np
 
 from cosim.core.errors import ConfigError, SimulationError
 from cosim.core.simapi import gather as gather_units
+from cosim.core.simapi import positive_int
 
 UNITS = "units"
 """``extra_info`` key of a fleet entity: the entity ids of its units, in array order."""
@@ -45,6 +46,39 @@ def crossing() -> None:
 def on_wire(values: np.ndarray) -> Any:
     """``values`` as they leave a simulator: a copy in-process, a list across processes."""
     return values.tolist() if _remote else values.copy()
+
+
+N_UNITS = "n_units"
+"""The create param of a fleet model that gives its number of units."""
+
+
+def split_params(given: Mapping[str, Any], model: str) -> tuple[int, dict[str, Any], dict]:
+    """A fleet model's create params: ``(n, shared, per_unit)``, the number of units, the
+    scalars all units share and the lists with one value per unit. ``n_units`` (optional) and
+    every list's length must agree; a ConfigError names the field and value that do not."""
+    shared = dict(given)
+    n_units = shared.pop(N_UNITS, None)
+    if n_units is not None:
+        positive_int(N_UNITS, n_units, "")
+    per_unit = {
+        k: v.tolist() if isinstance(v, np.ndarray) else list(v)
+        for k, v in shared.items()
+        if isinstance(v, list | tuple | np.ndarray)
+    }
+    n = n_units if n_units is not None else len(next(iter(per_unit.values()), []))
+    if n < 1:
+        raise ConfigError(
+            f"{model}: n_units={n_units!r} and no list param; give n_units (a positive int) "
+            "or a list param with one value per unit"
+        )
+    for key, values in per_unit.items():
+        if len(values) != n:
+            raise ConfigError(
+                f"{model} param {key}={shared[key]!r} has {len(values)} values; give one per "
+                f"unit ({n})"
+            )
+        del shared[key]
+    return n, shared, per_unit
 
 
 def positions(units: Sequence[str], wanted: Sequence[str]) -> list[int]:

@@ -49,44 +49,6 @@ def table_info(net: Any, element: str, rows: slice) -> dict[str, Any]:
     return info
 
 
-def per_unit(
-    model_name: str, params: Mapping[str, Any], lists: Sequence[str]
-) -> list[dict[str, Any]]:
-    """The create params of a fleet model split into one dict per unit.
-
-    ``params[lists[0]]`` (e.g. ``buses``) gives the units; every other param is a scalar
-    shared by all units or a list with one value per unit; ``n_units``, if given, must agree.
-    """
-    key = lists[0]
-    first = params[key]
-    if not isinstance(first, list | tuple | np.ndarray) or len(first) == 0:
-        raise ConfigError(f"{model_name} param {key}={first!r} must be a non-empty list")
-    n = len(first)
-    n_units = params.get("n_units")
-    if n_units is not None and n_units != n:
-        raise ConfigError(
-            f"{model_name} param n_units={n_units!r} disagrees with {key}, which has {n} values"
-        )
-    out: list[dict[str, Any]] = [{} for _ in range(n)]
-    for name, value in params.items():
-        if name == "n_units":
-            continue
-        if isinstance(value, list | tuple | np.ndarray):
-            if len(value) != n:
-                raise ConfigError(
-                    f"{model_name} param {name}: {len(value)} values, need one per unit "
-                    f"({n}, the length of {key})"
-                )
-            for unit, v in zip(out, value, strict=True):
-                unit[name] = v.item() if isinstance(v, np.generic) else v
-        elif name in lists:
-            raise ConfigError(f"{model_name} param {name}={value!r} must be a list or None")
-        else:
-            for unit in out:
-                unit[name] = value
-    return out
-
-
 class GridFleets:
     """Where each fleet entity of a grid sits (rows of its table), its routes, its inputs
     gathered as arrays and its outputs as array slices.

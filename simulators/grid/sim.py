@@ -288,39 +288,47 @@ class GridSim(mosaik_api_v3.Simulator):
         return children
 
     def _create_fleet(self, model_name: str, model_params: dict[str, Any]) -> CreateResult:
-        """A ``<Type>Fleet``: its elements created one by one as ``<Type>`` creates them."""
+        """A ``<Type>Fleet``: its elements created as ``<Type>`` creates them one by one."""
         assert self.grid is not None
         element = ENTITY_TYPES[model_name[: -len(fleet.FLEET)]][0]
         params = parse_params(model_params, FLEET_DEFAULTS, model_name)
         if params["names"] is None:
             params.pop("names")
-        units = fleets.per_unit(model_name, params, ("buses", "names"))
+        n, shared, per_unit = fleet.split_params(params, model_name)
+        for key in ("buses", "names"):
+            if key in shared:
+                none = " or None" if key == "names" else ""
+                raise ConfigError(f"{model_name} param {key}={shared[key]!r} must be a list{none}")
         first = len(self.grid.net[element])
-        if any(u["grid_forming"] for u in units):  # each its own island holder
-            for unit in units:
+        if np.any(per_unit.get("grid_forming", shared["grid_forming"])):  # each holds islands
+            for j in range(n):
+                unit = {**shared, **{k: v[j] for k, v in per_unit.items()}}
                 unit["bus"], unit["name"] = unit.pop("buses"), unit.pop("names", None)
                 self._add_element(element, **unit)
         else:  # one pandapower call for all: as one by one, without its per-call cost
-            self._add_elements(element, units)
+            self._add_elements(element, n, shared, per_unit)
         rows = slice(first, len(self.grid.net[element]))
         return self._fleet_entity(self._fleets.next_eid(element), element, rows)
 
-    def _add_elements(self, element: str, units: list[dict[str, Any]]) -> None:
-        """Add the elements of non-forming ``units`` (their per-unit create params) at once."""
+    def _add_elements(
+        self, element: str, n: int, shared: dict[str, Any], per_unit: dict[str, list[Any]]
+    ) -> None:
+        """Add ``n`` non-forming elements at once: each param shared or one per element."""
         assert self.grid is not None
-        for unit in units:
-            if not 0 < unit["droop_frac"] <= 1:
-                raise ConfigError(f"droop_frac={unit['droop_frac']!r} must be in (0, 1]")
-        values: dict[str, Any] = {
-            "p_mw": [float(u["p_mw"]) for u in units],
-            "q_mvar": [float(u["q_mvar"]) for u in units],
-            "name": [u.get("names") for u in units],
-        }
-        if any(u["sn_mva"] is not None for u in units):
-            values["sn_mva"] = [
-                np.nan if u["sn_mva"] is None else float(u["sn_mva"]) for u in units
-            ]
-        self.grid.add_elements(element, np.array([u["buses"] for u in units]), **values)
+
+        def column(name: str) -> np.ndarray:  # None: no value (NaN)
+            value = per_unit.get(name, shared.get(name))
+            values = value if isinstance(value, list) else [value] * n
+            return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+
+        droop = column("droop_frac")
+        if (bad := ~((droop > 0) & (droop <= 1))).any():
+            raise ConfigError(f"droop_frac={droop[bad][0]!r} must be in (0, 1]")
+        values: dict[str, Any] = {"p_mw": column("p_mw"), "q_mvar": column("q_mvar")}
+        values["name"] = per_unit.get("names", [None] * n)
+        if not np.isnan(sn_mva := column("sn_mva")).all():
+            values["sn_mva"] = sn_mva
+        self.grid.add_elements(element, np.asarray(per_unit["buses"], dtype=np.int64), **values)
 
     def _fleet_entity(self, eid: str, element: str, rows: slice) -> CreateResult:
         assert self.grid is not None
