@@ -21,6 +21,7 @@ Several sources of one attribute combine per unit as single entities' inputs do
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -95,7 +96,7 @@ class Positions:
     def __init__(self) -> None:
         self.of: dict[str, int | slice] = {}
         self.n = 0
-        self.routes: dict[tuple[str, str], np.ndarray] = {}
+        self.routes: dict[tuple[str, str], Route] = {}
         self._unit_pos: dict[str, int] = {}
 
     def add_unit(self, eid: str) -> int:
@@ -129,10 +130,21 @@ class Positions:
                 f"route of {src!r} to {eid!r}: {route.shape[0] if route.ndim else route} "
                 f"positions, need one int >= -1 for each of its {where.stop - where.start} units"
             )
-        self.routes[eid, src] = route
+        taken = np.flatnonzero(route >= 0)
+        self.routes[eid, src] = Route(taken, route[taken], int(route.max(initial=-1)))
 
 
-def _as_units(value: Any, n: int, route: np.ndarray | None, eid: str, src: str) -> np.ndarray:
+@dataclass(frozen=True)
+class Route:
+    """A route made once (:meth:`Positions.route`): the fleet's units that take a value, the
+    source positions they take it from, and the highest of those (-1: none)."""
+
+    units: np.ndarray
+    sources: np.ndarray
+    reach: int
+
+
+def _as_units(value: Any, n: int, route: Route | None, eid: str, src: str) -> np.ndarray:
     """One source's value over the ``n`` units of fleet ``eid``: float64, NaN where none."""
     if value is None:
         return np.full(n, np.nan)
@@ -140,14 +152,13 @@ def _as_units(value: Any, n: int, route: np.ndarray | None, eid: str, src: str) 
         return np.full(n, float(value))
     values = np.asarray(value, dtype=np.float64)
     if route is not None:
-        if values.ndim != 1 or (len(route) and route.max(initial=-1) >= len(values)):
+        if values.ndim != 1 or route.reach >= len(values):
             raise SimulationError(
                 f"{src} sent {values.shape} values to {eid!r}, whose route reaches position "
-                f"{int(route.max())}"
+                f"{route.reach}"
             )
         out = np.full(n, np.nan)
-        taken = route >= 0
-        out[taken] = values[route[taken]]
+        out[route.units] = values[route.sources]
         return out
     if values.shape != (n,):
         raise SimulationError(
