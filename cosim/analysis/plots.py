@@ -223,7 +223,7 @@ def chp_heat(results: pd.DataFrame, start: Start = None) -> Figure | None:
     if tank.notna().any():
         ax_t.plot(x, (tank * factor).to_numpy(), color="#8c2d04", lw=2.5, label="tank")
     _ylabel(ax_t, f"tank [{unit}h]")
-    title = f"CHP heat supply of {heat.shape[1]} CHP unit{'s' * (heat.shape[1] > 1)}"
+    title = f"CHP heat supply of {count(heat.shape[1], 'CHP unit')}"
     return _finish(fig, [ax, ax_t], title, x_label, x)
 
 
